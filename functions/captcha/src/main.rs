@@ -1,0 +1,13 @@
+use lambda_http::{Error, service_fn};
+use shared::clock::SystemClock;
+use shared::random::OsRandom;
+use shared::service::CaptchaService;
+use std::convert::Infallible;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    shared::startup::init_logging();
+    let (config, store) = shared::startup::init().await?;
+    let service = CaptchaService { store, clock: SystemClock, random: OsRandom, ttl: config.lifetimes.captcha };
+    lambda_http::run(service_fn(|request| async { Ok::<_, Infallible>(captcha::handle(&service, request).await) })).await
+}

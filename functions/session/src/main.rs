@@ -1,0 +1,13 @@
+use lambda_http::{Error, service_fn};
+use shared::clock::SystemClock;
+use shared::service::SessionService;
+use std::convert::Infallible;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    shared::startup::init_logging();
+    let (_config, store) = shared::startup::init().await?;
+    let service = SessionService { store, clock: SystemClock };
+    lambda_http::run(service_fn(|request| async { Ok::<_, Infallible>(session::handle(&service, request).await) }))
+        .await
+}

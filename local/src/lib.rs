@@ -1,0 +1,184 @@
+//! The whole API in one process for local development and end-to-end tests:
+//! every function's handler, fed API Gateway v2 events built from plain HTTP
+//! and answered through lambda_http's own response conversion, as in AWS.
+
+pub mod apigw;
+
+use apigw::HttpRequest;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use lambda_http::request::LambdaRequest;
+use lambda_http::tower::Service;
+use lambda_http::{Adapter, Body, Context, LambdaEvent, Request, Response, service_fn};
+use serde_json::Value;
+use shared::clock::Clock;
+use shared::config::Lifetimes;
+use shared::http::{ApiError, BadRequest};
+use shared::password::PasswordHasher;
+use shared::random::Random;
+use shared::routes::{self, Function, NoMatch};
+use shared::service::{CaptchaService, RegisterService, SessionService, SmsService};
+use shared::sms::SmsSender;
+use shared::store::Store;
+use std::convert::Infallible;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// The largest request body the local server reads.
+const MAX_BODY: usize = 64 * 1024;
+
+/// Every function's service over one store, sender, clock and randomness.
+#[derive(Debug)]
+pub struct LocalApi<S, M, C, R> {
+    pub captcha: CaptchaService<Arc<S>, Arc<C>, Arc<R>>,
+    pub sms: SmsService<Arc<S>, Arc<M>, Arc<C>, Arc<R>>,
+    pub register: RegisterService<Arc<S>, Arc<C>, R>,
+    pub session: SessionService<Arc<S>, Arc<C>>,
+}
+
+/// A handler's answer could not be made into a Lambda response.
+#[derive(Debug, thiserror::Error)]
+pub enum InvokeError {
+    #[error("the event is not an API Gateway event: {0}")]
+    Event(#[source] serde_json::Error),
+    #[error("the Lambda response does not serialise: {0}")]
+    Response(#[source] serde_json::Error),
+}
+
+impl<S, M, C, R> LocalApi<S, M, C, R>
+where
+    S: Store + 'static,
+    M: SmsSender + 'static,
+    C: Clock + 'static,
+    R: Random + 'static,
+{
+    pub fn new(store: Arc<S>, sender: Arc<M>, clock: Arc<C>, random: Arc<R>, lifetimes: Lifetimes) -> Self {
+        Self {
+            captcha: CaptchaService {
+                store: Arc::clone(&store),
+                clock: Arc::clone(&clock),
+                random: Arc::clone(&random),
+                ttl: lifetimes.captcha,
+            },
+            sms: SmsService {
+                store: Arc::clone(&store),
+                sender,
+                clock: Arc::clone(&clock),
+                random: Arc::clone(&random),
+                cooldown: lifetimes.sms_cooldown,
+                code_ttl: lifetimes.sms_code,
+            },
+            register: RegisterService {
+                store: Arc::clone(&store),
+                clock: Arc::clone(&clock),
+                random,
+                hasher: PasswordHasher::owasp(),
+                session_ttl: lifetimes.session,
+            },
+            session: SessionService { store, clock },
+        }
+    }
+
+    /// Runs `function`'s handler, exactly the code its Lambda runs.
+    pub async fn invoke(&self, function: Function, request: Request) -> Response<Body> {
+        match function {
+            Function::Captcha => captcha::handle(&self.captcha, request).await,
+            Function::Sms => sms::handle(&self.sms, request).await,
+            Function::Register => register::handle(&self.register, request).await,
+            Function::Session => session::handle(&self.session, request).await,
+        }
+    }
+
+    /// Feeds a v2 event to `function` through lambda_http's adapter and
+    /// returns the Lambda response JSON, as the Lambda runtime would send it.
+    pub async fn invoke_event(&self, function: Function, event: Value) -> Result<Value, InvokeError> {
+        let payload: LambdaRequest = serde_json::from_value(event).map_err(InvokeError::Event)?;
+        let mut adapter = Adapter::from(service_fn(|request: Request| async move {
+            Ok::<_, Infallible>(self.invoke(function, request).await)
+        }));
+        let response = match adapter.call(LambdaEvent::new(payload, Context::default())).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+        serde_json::to_value(response).map_err(InvokeError::Response)
+    }
+
+    /// Answers one HTTP request as API Gateway and the Lambdas would.
+    pub async fn handle_http(&self, request: HttpRequest) -> http::Response<Vec<u8>> {
+        let matched = match routes::find(&request.method, &request.path) {
+            Ok(matched) => matched,
+            Err(NoMatch::NotFound) => return plain(ApiError::NotFound.into_response()),
+            Err(NoMatch::MethodNotAllowed) => return plain(ApiError::MethodNotAllowed.into_response()),
+        };
+        let event = apigw::event(&request, &matched);
+        let answer = self.invoke_event(matched.route.function, event).await;
+        match answer.map(|lambda| apigw::http_response(&lambda)) {
+            Ok(Ok(response)) => response,
+            Ok(Err(error)) => {
+                tracing::error!(error = %error, "bad Lambda response");
+                plain(ApiError::Service(shared::service::Error::internal(error)).into_response())
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "invocation failed");
+                plain(ApiError::Service(shared::service::Error::internal(error)).into_response())
+            }
+        }
+    }
+}
+
+/// A handler response as plain HTTP, for answers given before any handler runs.
+fn plain(response: Response<Body>) -> http::Response<Vec<u8>> {
+    response.map(|body| match body {
+        Body::Text(text) => text.into_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => Vec::new(),
+    })
+}
+
+/// Serves `api` on `listener` until the task is dropped.
+pub async fn serve<S, M, C, R>(listener: TcpListener, api: Arc<LocalApi<S, M, C, R>>) -> std::io::Result<()>
+where
+    S: Store + 'static,
+    M: SmsSender + 'static,
+    C: Clock + 'static,
+    R: Random + 'static,
+{
+    loop {
+        let (stream, peer) = listener.accept().await?;
+        let api = Arc::clone(&api);
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+                let api = Arc::clone(&api);
+                async move {
+                    let (parts, body) = request.into_parts();
+                    let response = match Limited::new(body, MAX_BODY).collect().await {
+                        Ok(body) => {
+                            let request = HttpRequest {
+                                method: parts.method.to_string(),
+                                path: parts.uri.path().to_owned(),
+                                query: parts.uri.query().unwrap_or_default().to_owned(),
+                                headers: parts
+                                    .headers
+                                    .iter()
+                                    .filter_map(|(n, v)| Some((n.to_string(), v.to_str().ok()?.to_owned())))
+                                    .collect(),
+                                body: body.to_bytes().to_vec(),
+                                source_ip: peer.ip(),
+                            };
+                            api.handle_http(request).await
+                        }
+                        Err(_) => plain(ApiError::BadRequest(BadRequest::InvalidBody).into_response()),
+                    };
+                    Ok::<_, Infallible>(response.map(|body| Full::new(Bytes::from(body))))
+                }
+            });
+            if let Err(error) =
+                hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await
+            {
+                tracing::debug!(error = %error, "connection ended with an error");
+            }
+        });
+    }
+}

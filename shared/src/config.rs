@@ -1,0 +1,243 @@
+//! Configuration, read once per cold start from the environment.
+
+use std::fmt;
+
+pub const TABLE_NAME: &str = "TABLE_NAME";
+pub const CAPTCHA_TTL_SECONDS: &str = "CAPTCHA_TTL_SECONDS";
+pub const SMS_COOLDOWN_SECONDS: &str = "SMS_COOLDOWN_SECONDS";
+pub const SMS_CODE_TTL_SECONDS: &str = "SMS_CODE_TTL_SECONDS";
+pub const SESSION_TTL_SECONDS: &str = "SESSION_TTL_SECONDS";
+pub const RONGLIAN_ACCOUNT_SID: &str = "RONGLIAN_ACCOUNT_SID";
+pub const RONGLIAN_AUTH_TOKEN: &str = "RONGLIAN_AUTH_TOKEN";
+pub const RONGLIAN_APP_ID: &str = "RONGLIAN_APP_ID";
+pub const RONGLIAN_TEMPLATE_ID: &str = "RONGLIAN_TEMPLATE_ID";
+pub const RONGLIAN_BASE_URL: &str = "RONGLIAN_BASE_URL";
+
+/// Every variable the code reads, for the template consistency check.
+/// (`AWS_ENDPOINT_URL_DYNAMODB` and the other `AWS_*` ones are the SDK's.)
+pub const VARIABLES: &[&str] = &[
+    TABLE_NAME,
+    CAPTCHA_TTL_SECONDS,
+    SMS_COOLDOWN_SECONDS,
+    SMS_CODE_TTL_SECONDS,
+    SESSION_TTL_SECONDS,
+    RONGLIAN_ACCOUNT_SID,
+    RONGLIAN_AUTH_TOKEN,
+    RONGLIAN_APP_ID,
+    RONGLIAN_TEMPLATE_ID,
+    RONGLIAN_BASE_URL,
+];
+
+/// Ronglian's production endpoint.
+pub const RONGLIAN_DEFAULT_BASE_URL: &str = "https://app.cloopen.com:8883";
+
+/// What is wrong with the environment; names the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: &'static str },
+    #[error("{set} is set but {missing} is not: set all RONGLIAN_* credentials or none")]
+    PartialRonglian { set: &'static str, missing: &'static str },
+}
+
+/// How long each kind of item lives, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetimes {
+    pub captcha: i64,
+    pub sms_cooldown: i64,
+    pub sms_code: i64,
+    pub session: i64,
+}
+
+impl Default for Lifetimes {
+    /// The original Django app's: captcha 300 s, cooldown and code 180 s,
+    /// session 14 days (Django's `SESSION_COOKIE_AGE`).
+    fn default() -> Self {
+        Self { captcha: 300, sms_cooldown: 180, sms_code: 180, session: 14 * 24 * 3600 }
+    }
+}
+
+/// A secret string whose `Debug` prints nothing of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Credentials and template of a Ronglian Cloud account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RonglianConfig {
+    pub account_sid: String,
+    pub auth_token: Secret,
+    pub app_id: String,
+    pub template_id: String,
+    pub base_url: String,
+}
+
+/// The whole configuration. `table_name` is `None` only where a store other
+/// than DynamoDB may be used (the local API).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub table_name: Option<String>,
+    pub lifetimes: Lifetimes,
+    pub ronglian: Option<RonglianConfig>,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads through `lookup`, which returns a variable's value if set; empty
+    /// values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let seconds = |name: &'static str, default: i64| -> Result<i64, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(value) => match value.trim().parse::<i64>() {
+                    Ok(n) if (1..=366 * 24 * 3600).contains(&n) => Ok(n),
+                    _ => Err(ConfigError::Invalid { name, reason: "expected whole seconds from 1 to 31622400" }),
+                },
+            }
+        };
+        let defaults = Lifetimes::default();
+        let lifetimes = Lifetimes {
+            captcha: seconds(CAPTCHA_TTL_SECONDS, defaults.captcha)?,
+            sms_cooldown: seconds(SMS_COOLDOWN_SECONDS, defaults.sms_cooldown)?,
+            sms_code: seconds(SMS_CODE_TTL_SECONDS, defaults.sms_code)?,
+            session: seconds(SESSION_TTL_SECONDS, defaults.session)?,
+        };
+
+        let credentials = [RONGLIAN_ACCOUNT_SID, RONGLIAN_AUTH_TOKEN, RONGLIAN_APP_ID, RONGLIAN_TEMPLATE_ID];
+        let values: Vec<Option<String>> = credentials.iter().map(|name| get(name)).collect();
+        let ronglian =
+            match (credentials.iter().zip(&values).find(|(_, v)| v.is_some()), values.iter().all(Option::is_some)) {
+                (None, _) => None,
+                (Some((set, _)), false) => {
+                    let missing =
+                        credentials.iter().zip(&values).find(|(_, v)| v.is_none()).map_or("", |(name, _)| name);
+                    return Err(ConfigError::PartialRonglian { set, missing });
+                }
+                (Some(_), true) => {
+                    let mut values = values.into_iter().flatten();
+                    let mut next = || values.next().unwrap_or_default();
+                    let (account_sid, auth_token, app_id, template_id) = (next(), next(), next(), next());
+                    if !template_id.bytes().all(|b| b.is_ascii_digit()) {
+                        return Err(ConfigError::Invalid {
+                            name: RONGLIAN_TEMPLATE_ID,
+                            reason: "expected a numeric template id",
+                        });
+                    }
+                    let base_url = get(RONGLIAN_BASE_URL).unwrap_or_else(|| RONGLIAN_DEFAULT_BASE_URL.to_owned());
+                    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+                        return Err(ConfigError::Invalid {
+                            name: RONGLIAN_BASE_URL,
+                            reason: "expected an http(s) URL",
+                        });
+                    }
+                    Some(RonglianConfig {
+                        account_sid,
+                        auth_token: Secret::new(auth_token),
+                        app_id,
+                        template_id,
+                        base_url: base_url.trim_end_matches('/').to_owned(),
+                    })
+                }
+            };
+        Ok(Self { table_name: get(TABLE_NAME), lifetimes, ronglian })
+    }
+
+    /// The table name, which every Lambda needs.
+    pub fn require_table(&self) -> Result<&str, ConfigError> {
+        self.table_name.as_deref().ok_or(ConfigError::Missing(TABLE_NAME))
+    }
+
+    /// The Ronglian account, which the SMS Lambda needs.
+    pub fn require_ronglian(&self) -> Result<&RonglianConfig, ConfigError> {
+        self.ronglian.as_ref().ok_or(ConfigError::Missing(RONGLIAN_ACCOUNT_SID))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    const RONGLIAN: [(&str, &str); 4] = [
+        (RONGLIAN_ACCOUNT_SID, "sid"),
+        (RONGLIAN_AUTH_TOKEN, "token"),
+        (RONGLIAN_APP_ID, "app"),
+        (RONGLIAN_TEMPLATE_ID, "1"),
+    ];
+
+    #[test]
+    fn an_empty_environment_gives_the_original_lifetimes_and_no_ronglian() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.lifetimes, Lifetimes { captcha: 300, sms_cooldown: 180, sms_code: 180, session: 1_209_600 });
+        assert_eq!(config.ronglian, None);
+        assert_eq!(config.require_table(), Err(ConfigError::Missing(TABLE_NAME)));
+    }
+
+    #[test]
+    fn lifetimes_can_be_overridden() {
+        let config = config(&[(SMS_COOLDOWN_SECONDS, "60")]).unwrap();
+        assert_eq!(config.lifetimes.sms_cooldown, 60);
+    }
+
+    #[test]
+    fn a_lifetime_that_is_not_a_positive_number_names_the_variable() {
+        for bad in ["0", "-5", "ten", "1.5"] {
+            let error = config(&[(CAPTCHA_TTL_SECONDS, bad)]).unwrap_err();
+            assert!(error.to_string().starts_with(CAPTCHA_TTL_SECONDS), "{error}");
+        }
+    }
+
+    #[test]
+    fn all_four_credentials_give_a_ronglian_config_with_the_default_url() {
+        let ronglian = config(&RONGLIAN).unwrap().ronglian.unwrap();
+        assert_eq!(ronglian.account_sid, "sid");
+        assert_eq!(ronglian.auth_token.expose(), "token");
+        assert_eq!(ronglian.base_url, RONGLIAN_DEFAULT_BASE_URL);
+    }
+
+    #[test]
+    fn a_partial_set_of_credentials_names_what_is_missing() {
+        let error = config(&RONGLIAN[..3]).unwrap_err();
+        assert_eq!(error, ConfigError::PartialRonglian { set: RONGLIAN_ACCOUNT_SID, missing: RONGLIAN_TEMPLATE_ID });
+    }
+
+    #[test]
+    fn a_non_numeric_template_id_is_rejected() {
+        let mut vars = RONGLIAN.to_vec();
+        vars[3] = (RONGLIAN_TEMPLATE_ID, "abc");
+        assert!(matches!(config(&vars), Err(ConfigError::Invalid { name: RONGLIAN_TEMPLATE_ID, .. })));
+    }
+
+    #[test]
+    fn the_auth_token_never_shows_in_debug_output() {
+        let config = config(&RONGLIAN).unwrap();
+        assert!(!format!("{config:?}").contains("token\""), "{config:?}");
+    }
+}

@@ -1,0 +1,131 @@
+//! The characters a captcha shows, and what a person types back.
+
+use crate::random::Random;
+use std::fmt;
+
+/// Characters a captcha may show: capitals and digits that do not look like
+/// one another (no 0/O/Q/D, 1/I/L/J, 2/Z, 5/S, 6/G, 8/B, 9/g).
+pub const ALPHABET: &[u8] = b"ACEFHKMNPRTUVWXY3467";
+
+/// How many characters a captcha shows.
+pub const LENGTH: usize = 4;
+
+/// The characters drawn into one captcha, as shown (uppercase).
+#[derive(Clone, PartialEq, Eq)]
+pub struct CaptchaText(String);
+
+impl CaptchaText {
+    /// Draws [`LENGTH`] characters uniformly from [`ALPHABET`].
+    pub fn generate(random: &impl Random) -> Self {
+        let text = (0..LENGTH).map(|_| ALPHABET[random.below(ALPHABET.len() as u32) as usize] as char).collect();
+        Self(text)
+    }
+
+    /// The characters as drawn.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// What the store keeps: the answer, lowercased.
+    pub fn answer(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+}
+
+impl fmt::Debug for CaptchaText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CaptchaText(****)")
+    }
+}
+
+/// A person's answer to a captcha: 1 to 16 ASCII letters or digits, kept
+/// lowercase because answers are compared without regard to case.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CaptchaAnswer(String);
+
+/// The input cannot be an answer to any captcha.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the image code is 1 to 16 letters or digits")]
+pub struct InvalidCaptchaAnswer;
+
+impl CaptchaAnswer {
+    pub fn parse(input: &str) -> Result<Self, InvalidCaptchaAnswer> {
+        let input = input.trim();
+        if (1..=16).contains(&input.len()) && input.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            Ok(Self(input.to_ascii_lowercase()))
+        } else {
+            Err(InvalidCaptchaAnswer)
+        }
+    }
+
+    /// The answer, lowercased, as the store keeps answers.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for CaptchaAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CaptchaAnswer(..)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::random::SeededRandom;
+    use proptest::prelude::*;
+
+    #[test]
+    fn generated_text_has_four_characters_from_the_alphabet() {
+        let random = SeededRandom::new(9);
+        for _ in 0..500 {
+            let text = CaptchaText::generate(&random);
+            assert_eq!(text.as_str().len(), LENGTH);
+            assert!(text.as_str().bytes().all(|b| ALPHABET.contains(&b)));
+        }
+    }
+
+    #[test]
+    fn the_alphabet_has_no_look_alikes() {
+        for confusable in b"0OQD1ILJ2Z5SG8B9" {
+            assert!(!ALPHABET.contains(confusable), "{}", *confusable as char);
+        }
+    }
+
+    #[test]
+    fn the_stored_answer_is_lowercase() {
+        let random = SeededRandom::new(1);
+        let text = CaptchaText::generate(&random);
+        assert_eq!(text.answer(), text.as_str().to_lowercase());
+    }
+
+    #[test]
+    fn an_answer_is_lowercased_and_trimmed() {
+        assert_eq!(CaptchaAnswer::parse(" AbC4 ").unwrap().as_str(), "abc4");
+    }
+
+    #[test]
+    fn an_empty_answer_is_rejected() {
+        assert_eq!(CaptchaAnswer::parse("  "), Err(InvalidCaptchaAnswer));
+    }
+
+    #[test]
+    fn punctuation_and_long_answers_are_rejected() {
+        assert!(CaptchaAnswer::parse("ab'--").is_err());
+        assert!(CaptchaAnswer::parse(&"a".repeat(17)).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_never_panics(input in "\\PC*") {
+            let _ = CaptchaAnswer::parse(&input);
+        }
+
+        #[test]
+        fn alphanumeric_answers_round_trip_lowercased(input in "[A-Za-z0-9]{1,16}") {
+            let parsed = CaptchaAnswer::parse(&input).unwrap();
+            prop_assert_eq!(parsed.as_str(), input.to_ascii_lowercase());
+        }
+    }
+}

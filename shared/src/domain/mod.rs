@@ -1,0 +1,17 @@
+//! Types that parse outside input once, so the rest of the code can trust them.
+
+pub(crate) mod captcha_answer;
+mod captcha_id;
+mod mobile;
+mod password;
+mod session_token;
+mod sms_code;
+mod username;
+
+pub use captcha_answer::{CaptchaAnswer, CaptchaText, InvalidCaptchaAnswer};
+pub use captcha_id::{CaptchaId, InvalidCaptchaId};
+pub use mobile::{InvalidMobile, MaskedMobile, Mobile};
+pub use password::{InvalidPassword, Password};
+pub use session_token::{InvalidSessionToken, SessionToken, TokenHash};
+pub use sms_code::{InvalidSmsCode, SmsCode};
+pub use username::{InvalidUsername, Username};

@@ -1,0 +1,349 @@
+//! The HTTP edge shared by every handler: request helpers, the JSON response
+//! shape compatible with the original Django API, and the one mapping from
+//! errors to responses.
+
+use crate::domain::{
+    InvalidCaptchaAnswer, InvalidCaptchaId, InvalidMobile, InvalidPassword, InvalidSmsCode, InvalidUsername,
+    SessionToken,
+};
+use crate::service::Error as ServiceError;
+use crate::sms::SmsError;
+use crate::store::StoreError;
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{Map, Value, json};
+
+/// The session cookie's name, as Django calls it.
+pub const SESSION_COOKIE: &str = "sessionid";
+
+/// Everything a request can end in other than success.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    BadRequest(#[from] BadRequest),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    #[error("no such route")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+}
+
+/// Input that could not be parsed; each names what was wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BadRequest {
+    #[error("invalid captcha id")]
+    InvalidCaptchaId,
+    #[error("invalid mobile")]
+    InvalidMobile,
+    #[error("missing parameters")]
+    MissingParameters,
+    #[error("invalid image code")]
+    InvalidImageCode,
+    #[error("invalid body")]
+    InvalidBody,
+    #[error("invalid username")]
+    InvalidUsername,
+    #[error("invalid password")]
+    InvalidPassword,
+    #[error("passwords differ")]
+    PasswordMismatch,
+    #[error("invalid SMS code")]
+    InvalidSmsCode,
+    #[error("agreement not accepted")]
+    AllowRequired,
+}
+
+macro_rules! bad_request_from {
+    ($($error:ty => $variant:ident),* $(,)?) => {
+        $(impl From<$error> for ApiError {
+            fn from(_: $error) -> Self {
+                ApiError::BadRequest(BadRequest::$variant)
+            }
+        })*
+    };
+}
+
+bad_request_from! {
+    InvalidCaptchaId => InvalidCaptchaId,
+    InvalidMobile => InvalidMobile,
+    InvalidCaptchaAnswer => InvalidImageCode,
+    InvalidUsername => InvalidUsername,
+    InvalidPassword => InvalidPassword,
+    InvalidSmsCode => InvalidSmsCode,
+}
+
+/// What the client is told: status, stable key, message for people.
+struct Outcome {
+    status: StatusCode,
+    key: &'static str,
+    message: &'static str,
+    retry_after: Option<i64>,
+}
+
+const fn outcome(status: StatusCode, key: &'static str, message: &'static str) -> Outcome {
+    Outcome { status, key, message, retry_after: None }
+}
+
+impl ApiError {
+    fn outcome(&self) -> Outcome {
+        use BadRequest as B;
+        use ServiceError as S;
+        const BAD: StatusCode = StatusCode::BAD_REQUEST;
+        match self {
+            ApiError::BadRequest(bad) => match bad {
+                B::InvalidCaptchaId => outcome(BAD, "invalid_captcha_id", "The captcha id must be a uuid"),
+                B::InvalidMobile => {
+                    outcome(BAD, "invalid_mobile", "The mobile number must be 11 digits starting with 13 to 19")
+                }
+                B::MissingParameters => outcome(BAD, "missing_parameters", "Incomplete parameters"),
+                B::InvalidImageCode => {
+                    outcome(BAD, "invalid_image_code", "The image code must be 1 to 16 letters or digits")
+                }
+                B::InvalidBody => outcome(BAD, "invalid_body", "The body must be a JSON object of at most 4 KB"),
+                B::InvalidUsername => outcome(
+                    BAD,
+                    "invalid_username",
+                    "The username must be 5 to 20 letters, digits, '_' or '-', and not only digits",
+                ),
+                B::InvalidPassword => outcome(BAD, "invalid_password", "The password must be 8 to 64 characters"),
+                B::PasswordMismatch => outcome(BAD, "password_mismatch", "The two passwords differ"),
+                B::InvalidSmsCode => outcome(BAD, "invalid_sms_code", "The SMS code must be six digits"),
+                B::AllowRequired => outcome(BAD, "allow_required", "Please accept the user agreement"),
+            },
+            ApiError::Service(error) => match error {
+                S::CaptchaExpired => outcome(BAD, "captcha_expired", "Verification code expired, please refresh"),
+                S::CaptchaIncorrect => outcome(BAD, "captcha_incorrect", "Incorrect verification code"),
+                S::TooFrequent { retry_after } => Outcome {
+                    retry_after: Some(*retry_after),
+                    ..outcome(StatusCode::TOO_MANY_REQUESTS, "too_frequent", "Operation is too frequent")
+                },
+                S::SmsCodeExpired => outcome(BAD, "sms_code_expired", "SMS verification code has expired"),
+                S::SmsCodeIncorrect => outcome(BAD, "sms_code_incorrect", "Incorrect SMS verification code"),
+                S::UsernameTaken => outcome(StatusCode::CONFLICT, "username_taken", "This username is already taken"),
+                S::MobileTaken => {
+                    outcome(StatusCode::CONFLICT, "mobile_taken", "This mobile number is already registered")
+                }
+                S::NotLoggedIn => outcome(StatusCode::UNAUTHORIZED, "not_logged_in", "Not logged in"),
+                S::SmsFailed(SmsError::RateLimited { .. }) => outcome(
+                    StatusCode::BAD_GATEWAY,
+                    "sms_failed",
+                    "The SMS provider refused to send more messages to this number today",
+                ),
+                S::SmsFailed(_) => {
+                    outcome(StatusCode::BAD_GATEWAY, "sms_failed", "Sending the SMS failed, please try again")
+                }
+                S::Store(StoreError::Unavailable(_)) => outcome(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    "The service is briefly unavailable, please try again",
+                ),
+                S::Store(_) | S::Internal(_) => {
+                    outcome(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "Internal error")
+                }
+            },
+            ApiError::NotFound => outcome(StatusCode::NOT_FOUND, "not_found", "No such resource"),
+            ApiError::MethodNotAllowed => {
+                outcome(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed")
+            }
+        }
+    }
+
+    /// The stable `error` key, for tests and logs.
+    pub fn key(&self) -> &'static str {
+        self.outcome().key
+    }
+
+    /// The JSON error response. Server-side failures are logged with their
+    /// whole cause chain; the client only learns that something failed.
+    pub fn into_response(self) -> Response<Body> {
+        let outcome = self.outcome();
+        if outcome.status.is_server_error() {
+            tracing::error!(error = %cause_chain(&self), key = outcome.key, "request failed");
+        }
+        let mut response = json_response(
+            outcome.status,
+            json!({ "code": outcome.status.as_u16(), "errmsg": outcome.message, "error": outcome.key }),
+        );
+        if let Some(seconds) = outcome.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        }
+        response
+    }
+}
+
+/// `error: cause: cause ...`, for the log.
+pub fn cause_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Runs a handler body and turns its error into the JSON error response.
+pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
+    result.unwrap_or_else(ApiError::into_response)
+}
+
+fn json_response(status: StatusCode, body: Value) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body.to_string()));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `200 {"code": 0, "errmsg": "ok", ...extra}`.
+pub fn ok(extra: Map<String, Value>) -> Response<Body> {
+    let mut body = Map::new();
+    body.insert("code".to_owned(), json!(0));
+    body.insert("errmsg".to_owned(), json!("ok"));
+    body.extend(extra);
+    json_response(StatusCode::OK, Value::Object(body))
+}
+
+/// `200 image/png`, never cached.
+pub fn png(bytes: Vec<u8>) -> Response<Body> {
+    let mut response = Response::new(Body::Binary(bytes));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Adds a `Set-Cookie` for the session (lambda_http moves it into the API
+/// Gateway v2 response's `cookies`). `None` clears the cookie.
+pub fn with_session_cookie(mut response: Response<Body>, token: Option<&SessionToken>, max_age: i64) -> Response<Body> {
+    let cookie = match token {
+        Some(token) => {
+            format!("{SESSION_COOKIE}={}; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age={max_age}", token.expose())
+        }
+        None => format!("{SESSION_COOKIE}=; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=0"),
+    };
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// A path parameter, or `""` when absent.
+pub fn path_parameter(request: &Request, name: &str) -> String {
+    request.path_parameters_ref().and_then(|p| p.first(name)).unwrap_or_default().to_owned()
+}
+
+/// A query-string parameter, if present and not blank.
+pub fn query_parameter(request: &Request, name: &str) -> Option<String> {
+    request
+        .query_string_parameters_ref()
+        .and_then(|q| q.first(name))
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .map(str::to_owned)
+}
+
+/// The session token from the `Cookie` header(s), if one parses. API
+/// Gateway v2 hands cookies to lambda_http, which joins them into `Cookie`.
+pub fn session_token(request: &Request) -> Option<SessionToken> {
+    request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(name, _)| *name == SESSION_COOKIE)
+        .find_map(|(_, value)| SessionToken::parse(value.trim()).ok())
+}
+
+/// The body's bytes, whatever API Gateway's encoding.
+pub fn body_bytes(request: &Request) -> &[u8] {
+    match request.body() {
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => &[],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_of(response: &Response<Body>) -> Value {
+        match response.body() {
+            Body::Text(text) => serde_json::from_str(text).unwrap(),
+            other => panic!("not a text body: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn success_has_the_original_shape() {
+        let response = ok(Map::new());
+        assert_eq!(response.status(), 200);
+        assert_eq!(body_of(&response), json!({"code": 0, "errmsg": "ok"}));
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+    }
+
+    #[test]
+    fn an_error_carries_its_status_message_and_key() {
+        let response = ApiError::BadRequest(BadRequest::MissingParameters).into_response();
+        assert_eq!(response.status(), 400);
+        assert_eq!(
+            body_of(&response),
+            json!({"code": 400, "errmsg": "Incomplete parameters", "error": "missing_parameters"})
+        );
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+    }
+
+    #[test]
+    fn too_frequent_is_a_429_with_retry_after() {
+        let response = ApiError::Service(ServiceError::TooFrequent { retry_after: 42 }).into_response();
+        assert_eq!(response.status(), 429);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "42");
+    }
+
+    #[test]
+    fn a_server_error_body_reveals_nothing_of_its_cause() {
+        let error = ServiceError::internal("secret table name leaked here");
+        let response = ApiError::Service(error).into_response();
+        assert_eq!(response.status(), 500);
+        assert!(!format!("{:?}", response.body()).contains("secret"));
+    }
+
+    #[test]
+    fn an_unavailable_store_is_a_503() {
+        let error = ServiceError::Store(StoreError::unavailable("timeout"));
+        assert_eq!(ApiError::Service(error).into_response().status(), 503);
+    }
+
+    #[test]
+    fn the_session_cookie_is_http_only_secure_and_lax() {
+        let token = SessionToken::parse(&"A".repeat(43)).unwrap();
+        let response = with_session_cookie(ok(Map::new()), Some(&token), 1_209_600);
+        let cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
+        assert_eq!(
+            cookie,
+            format!("sessionid={}; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=1209600", "A".repeat(43))
+        );
+    }
+
+    #[test]
+    fn the_session_token_is_found_among_other_cookies() {
+        let token = format!("{}A", "B".repeat(42));
+        let request = http::Request::builder()
+            .header(header::COOKIE, format!("theme=dark; sessionid={token}; lang=zh"))
+            .body(Body::Empty)
+            .unwrap();
+        assert_eq!(session_token(&request).map(|t| t.expose().to_owned()), Some(token));
+    }
+
+    #[test]
+    fn a_malformed_session_cookie_is_no_session() {
+        let request = http::Request::builder().header(header::COOKIE, "sessionid=abc").body(Body::Empty).unwrap();
+        assert!(session_token(&request).is_none());
+    }
+}

@@ -1,0 +1,133 @@
+//! The route table: every route the functions serve, declared once. The
+//! local API dispatches by it and the template is checked against it.
+
+/// A Lambda function, one crate under `functions/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Function {
+    Captcha,
+    Sms,
+    Register,
+    Session,
+}
+
+impl Function {
+    pub const ALL: [Function; 4] = [Function::Captcha, Function::Sms, Function::Register, Function::Session];
+
+    /// The crate, binary and template name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::Captcha => "captcha",
+            Function::Sms => "sms",
+            Function::Register => "register",
+            Function::Session => "session",
+        }
+    }
+}
+
+/// One method and path template, as API Gateway spells it (`{name}` is a
+/// path parameter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub function: Function,
+}
+
+const fn route(method: &'static str, path: &'static str, function: Function) -> Route {
+    Route { method, path, function }
+}
+
+/// Every route; the original's paths end in `/`, and each works without it too.
+pub const ROUTES: &[Route] = &[
+    route("GET", "/image_codes/{uuid}/", Function::Captcha),
+    route("GET", "/image_codes/{uuid}", Function::Captcha),
+    route("GET", "/sms_codes/{mobile}/", Function::Sms),
+    route("GET", "/sms_codes/{mobile}", Function::Sms),
+    route("POST", "/register/", Function::Register),
+    route("POST", "/register", Function::Register),
+    route("GET", "/session", Function::Session),
+    route("DELETE", "/session", Function::Session),
+];
+
+/// What a path matched: the route and its path parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matched {
+    pub route: Route,
+    pub parameters: Vec<(String, String)>,
+}
+
+/// Why no route was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoMatch {
+    /// No route has this path.
+    NotFound,
+    /// Routes have this path, but not with this method.
+    MethodNotAllowed,
+}
+
+/// Finds the route for `method` and `path`, as API Gateway would: a
+/// parameter matches one non-empty path segment.
+pub fn find(method: &str, path: &str) -> Result<Matched, NoMatch> {
+    let mut path_matched = false;
+    for route in ROUTES {
+        if let Some(parameters) = match_path(route.path, path) {
+            if route.method == method {
+                return Ok(Matched { route: *route, parameters });
+            }
+            path_matched = true;
+        }
+    }
+    Err(if path_matched { NoMatch::MethodNotAllowed } else { NoMatch::NotFound })
+}
+
+fn match_path(template: &str, path: &str) -> Option<Vec<(String, String)>> {
+    let mut template_segments = template.split('/');
+    let mut path_segments = path.split('/');
+    let mut parameters = Vec::new();
+    loop {
+        match (template_segments.next(), path_segments.next()) {
+            (None, None) => return Some(parameters),
+            (Some(t), Some(p)) if t.starts_with('{') && t.ends_with('}') && !p.is_empty() => {
+                parameters.push((t[1..t.len() - 1].to_owned(), p.to_owned()));
+            }
+            (Some(t), Some(p)) if t == p => {}
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_captcha_path_with_and_without_a_slash_finds_the_captcha_function() {
+        for path in ["/image_codes/abc/", "/image_codes/abc"] {
+            let matched = find("GET", path).unwrap();
+            assert_eq!(matched.route.function, Function::Captcha);
+            assert_eq!(matched.parameters, vec![("uuid".to_owned(), "abc".to_owned())]);
+        }
+    }
+
+    #[test]
+    fn an_empty_parameter_does_not_match() {
+        assert_eq!(find("GET", "/image_codes//"), Err(NoMatch::NotFound));
+    }
+
+    #[test]
+    fn extra_segments_do_not_match() {
+        assert_eq!(find("GET", "/image_codes/abc/def"), Err(NoMatch::NotFound));
+    }
+
+    #[test]
+    fn a_known_path_with_another_method_is_not_allowed() {
+        assert_eq!(find("PUT", "/session"), Err(NoMatch::MethodNotAllowed));
+    }
+
+    #[test]
+    fn every_function_serves_at_least_one_route() {
+        for function in Function::ALL {
+            assert!(ROUTES.iter().any(|r| r.function == function), "{function:?}");
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! Partition keys and attribute names: the table's layout in one place.
+
+use crate::domain::{CaptchaId, Mobile, TokenHash, Username};
+
+/// `captcha#<uuid>`: `answer` (lowercase), `expires_at`.
+pub fn captcha(id: &CaptchaId) -> String {
+    format!("captcha#{id}")
+}
+
+/// `sendflag#<mobile>`: `send_id`, `expires_at` = end of the cooldown.
+pub fn send_flag(mobile: &Mobile) -> String {
+    format!("sendflag#{}", mobile.as_str())
+}
+
+/// `smscode#<mobile>`: `code`, `attempts`, `send_id`, `expires_at`.
+pub fn sms_code(mobile: &Mobile) -> String {
+    format!("smscode#{}", mobile.as_str())
+}
+
+/// `user#<lowercase username>`: `username`, `mobile`, `password_hash`, `created_at`.
+pub fn user(username: &Username) -> String {
+    format!("user#{}", username.canonical())
+}
+
+/// `mobile#<mobile>`: `username`; one account per number.
+pub fn mobile_guard(mobile: &Mobile) -> String {
+    format!("mobile#{}", mobile.as_str())
+}
+
+/// `session#<sha256 of token>`: `username`, `mobile`, `expires_at`.
+pub fn session(hash: &TokenHash) -> String {
+    format!("session#{}", hash.as_str())
+}
+
+pub const ANSWER: &str = "answer";
+pub const SEND_ID: &str = "send_id";
+pub const CODE: &str = "code";
+pub const ATTEMPTS: &str = "attempts";
+pub const USERNAME: &str = "username";
+pub const MOBILE: &str = "mobile";
+pub const PASSWORD_HASH: &str = "password_hash";
+pub const CREATED_AT: &str = "created_at";

@@ -1,0 +1,49 @@
+//! The sign-up flow's use cases, generic over the store, the SMS sender, the
+//! clock and the randomness so that tests can run them on any of each.
+
+mod captcha;
+pub mod keys;
+mod register;
+mod session;
+mod sms;
+
+pub use captcha::CaptchaService;
+pub use register::{NewUser, RegisterService};
+pub use session::{SessionInfo, SessionService};
+pub use sms::SmsService;
+
+use crate::sms::SmsError;
+use crate::store::StoreError;
+
+/// How a use case can end other than in success.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the captcha has expired or does not exist")]
+    CaptchaExpired,
+    #[error("the captcha answer is wrong")]
+    CaptchaIncorrect,
+    #[error("a code was sent to this number recently; retry in {retry_after} s")]
+    TooFrequent { retry_after: i64 },
+    #[error("the SMS code has expired, was used up or does not exist")]
+    SmsCodeExpired,
+    #[error("the SMS code is wrong")]
+    SmsCodeIncorrect,
+    #[error("the username is taken")]
+    UsernameTaken,
+    #[error("the mobile number is already registered")]
+    MobileTaken,
+    #[error("no live session")]
+    NotLoggedIn,
+    #[error("sending the SMS failed")]
+    SmsFailed(#[source] SmsError),
+    #[error("the store failed")]
+    Store(#[from] StoreError),
+    #[error("an internal step failed")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl Error {
+    pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Internal(source.into())
+    }
+}

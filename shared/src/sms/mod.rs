@@ -1,0 +1,52 @@
+//! Sending the code: the Ronglian Cloud client and a console sender.
+
+mod console;
+mod ronglian;
+
+pub use console::{ConsoleSender, SentSms};
+pub use ronglian::{RonglianClient, SignedRequest, beijing_timestamp};
+
+use crate::domain::{Mobile, SmsCode};
+use std::future::Future;
+
+/// Sends a verification code by SMS.
+pub trait SmsSender: Send + Sync {
+    /// Sends `code` to `to`, telling the person it is valid for `minutes`.
+    fn send(&self, to: &Mobile, code: &SmsCode, minutes: u32) -> impl Future<Output = Result<(), SmsError>> + Send;
+}
+
+/// Why an SMS was not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum SmsError {
+    /// The provider refused the message; its code and message are kept.
+    #[error("the provider refused the message: {status_code} {message}")]
+    Refused { status_code: String, message: String },
+    /// The provider's per-number or per-template limit (160038–160041).
+    #[error("the provider's rate limit: {status_code} {message}")]
+    RateLimited { status_code: String, message: String },
+    /// No usable answer: refused connection, timeout, non-200 or not JSON.
+    #[error("the provider is unavailable: {0}")]
+    Unavailable(String, #[source] Option<Box<dyn std::error::Error + Send + Sync>>),
+}
+
+impl<M: SmsSender + ?Sized> SmsSender for std::sync::Arc<M> {
+    fn send(&self, to: &Mobile, code: &SmsCode, minutes: u32) -> impl Future<Output = Result<(), SmsError>> + Send {
+        (**self).send(to, code, minutes)
+    }
+}
+
+/// Either sender, chosen at start-up by whether Ronglian is configured.
+#[derive(Debug)]
+pub enum AnySender {
+    Console(ConsoleSender),
+    Ronglian(RonglianClient),
+}
+
+impl SmsSender for AnySender {
+    async fn send(&self, to: &Mobile, code: &SmsCode, minutes: u32) -> Result<(), SmsError> {
+        match self {
+            AnySender::Console(sender) => sender.send(to, code, minutes).await,
+            AnySender::Ronglian(sender) => sender.send(to, code, minutes).await,
+        }
+    }
+}
