@@ -116,7 +116,8 @@ pub struct MalformedResponse(&'static str);
 /// `cookies` become `Set-Cookie` headers and a base64 body is decoded.
 pub fn http_response(lambda: &Value) -> Result<Response<Vec<u8>>, MalformedResponse> {
     let status = lambda["statusCode"].as_u64().ok_or(MalformedResponse("no statusCode"))?;
-    let status = u16::try_from(status).ok().and_then(|s| StatusCode::from_u16(s).ok()).ok_or(MalformedResponse("bad status"))?;
+    let status =
+        u16::try_from(status).ok().and_then(|s| StatusCode::from_u16(s).ok()).ok_or(MalformedResponse("bad status"))?;
     let body = match &lambda["body"] {
         Value::String(text) if lambda["isBase64Encoded"] == json!(true) => {
             STANDARD.decode(text).map_err(|_| MalformedResponse("body is not base64"))?
@@ -128,14 +129,16 @@ pub fn http_response(lambda: &Value) -> Result<Response<Vec<u8>>, MalformedRespo
     *response.status_mut() = status;
     let headers = response.headers_mut();
     for (name, value) in lambda["headers"].as_object().into_iter().flatten() {
-        let (Ok(name), Some(Ok(value))) = (HeaderName::try_from(name.as_str()), value.as_str().map(HeaderValue::from_str))
+        let (Ok(name), Some(Ok(value))) =
+            (HeaderName::try_from(name.as_str()), value.as_str().map(HeaderValue::from_str))
         else {
             return Err(MalformedResponse("bad header"));
         };
         headers.append(name, value);
     }
     for cookie in lambda["cookies"].as_array().into_iter().flatten() {
-        let value = cookie.as_str().and_then(|c| HeaderValue::from_str(c).ok()).ok_or(MalformedResponse("bad cookie"))?;
+        let value =
+            cookie.as_str().and_then(|c| HeaderValue::from_str(c).ok()).ok_or(MalformedResponse("bad cookie"))?;
         headers.append(http::header::SET_COOKIE, value);
     }
     Ok(response)

@@ -35,14 +35,17 @@ async fn main() -> Result<(), lambda_http::Error> {
         Some(ronglian) => (AnySender::Ronglian(RonglianClient::new(ronglian.clone())?), "Ronglian Cloud"),
         None => (AnySender::Console(ConsoleSender::new()), "console (codes are printed here)"),
     };
-    let api = LocalApi::new(Arc::new(store), Arc::new(sender), Arc::new(SystemClock), Arc::new(OsRandom), config.lifetimes);
+    let api =
+        LocalApi::new(Arc::new(store), Arc::new(sender), Arc::new(SystemClock), Arc::new(OsRandom), config.lifetimes);
 
     let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
     let url = format!("http://{}", listener.local_addr()?);
     println!("Sign-up API on {url}  (store: {store_name}; SMS: {sender_name})");
     println!("Try it:");
     println!("  open {url}/image_codes/3f0c9a5e-2b1d-4c8e-9f6a-1d2e3f4a5b6c/ in a browser and read the captcha");
-    println!("  curl '{url}/sms_codes/13800138000/?image_code=ANSWER&image_code_id=3f0c9a5e-2b1d-4c8e-9f6a-1d2e3f4a5b6c'");
+    println!(
+        "  curl '{url}/sms_codes/13800138000/?image_code=ANSWER&image_code_id=3f0c9a5e-2b1d-4c8e-9f6a-1d2e3f4a5b6c'"
+    );
     println!(
         "  curl -i -X POST {url}/register/ -d '{{\"username\":\"alice_01\",\"password\":\"correct horse\",\"password2\":\"correct horse\",\"mobile\":\"13800138000\",\"sms_code\":\"CODE\",\"allow\":true}}'"
     );

@@ -53,7 +53,7 @@ pub fn render(text: &CaptchaText, random: &impl Random) -> Result<Vec<u8>, Rende
     for (index, character) in text.as_str().chars().enumerate() {
         let centre_x = 8.0 + slot * (index as f32 + 0.5) + random.between(-3.0, 3.0);
         let centre_y = HEIGHT as f32 / 2.0 + random.between(-3.5, 3.5);
-        let scale = random.between(27.0, 33.0);
+        let scale = random.between(31.0, 36.0);
         let angle = random.between(-0.45, 0.45);
         draw_glyph(&mut flat, character, scale, angle, (centre_x, centre_y), index as u8);
     }
@@ -181,7 +181,7 @@ fn draw_curve(layer: &mut Layer, random: &impl Random, ink: u8) {
     let amplitude = random.between(5.0, 10.0);
     let period = random.between(60.0, 140.0);
     let phase = random.between(0.0, TAU);
-    let half_thickness = random.between(0.8, 1.3);
+    let half_thickness = random.between(0.5, 0.8);
     for x in 0..WIDTH {
         let curve_y = centre + amplitude * (TAU * x as f32 / period + phase).sin();
         let (from, to) = ((curve_y - 3.0).max(0.0) as usize, ((curve_y + 3.0) as usize).min(HEIGHT - 1));

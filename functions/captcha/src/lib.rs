@@ -9,7 +9,10 @@ use shared::random::Random;
 use shared::service::CaptchaService;
 use shared::store::Store;
 
-pub async fn handle<S: Store, C: Clock, R: Random>(service: &CaptchaService<S, C, R>, request: Request) -> Response<Body> {
+pub async fn handle<S: Store, C: Clock, R: Random>(
+    service: &CaptchaService<S, C, R>,
+    request: Request,
+) -> Response<Body> {
     respond(issue(service, &request).await)
 }
 

@@ -9,5 +9,6 @@ async fn main() -> Result<(), Error> {
     shared::startup::init_logging();
     let (config, store) = shared::startup::init().await?;
     let service = CaptchaService { store, clock: SystemClock, random: OsRandom, ttl: config.lifetimes.captcha };
-    lambda_http::run(service_fn(|request| async { Ok::<_, Infallible>(captcha::handle(&service, request).await) })).await
+    lambda_http::run(service_fn(|request| async { Ok::<_, Infallible>(captcha::handle(&service, request).await) }))
+        .await
 }

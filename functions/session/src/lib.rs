@@ -12,7 +12,10 @@ pub async fn handle<S: Store, C: Clock>(service: &SessionService<S, C>, request:
     respond(route(service, &request).await)
 }
 
-async fn route<S: Store, C: Clock>(service: &SessionService<S, C>, request: &Request) -> Result<Response<Body>, ApiError> {
+async fn route<S: Store, C: Clock>(
+    service: &SessionService<S, C>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
     let token = session_token(request);
     match *request.method() {
         Method::GET => {

@@ -189,16 +189,26 @@ impl Store for DynamoStore {
     }
 
     async fn take(&self, pk: &str, now: EpochSeconds) -> Result<Option<Item>, StoreError> {
-        let output = self
+        // The condition changes nothing on DynamoDB, where a delete is atomic
+        // anyway; DynamoDB Local, though, hands ALL_OLD to several concurrent
+        // unconditional deletes of one item, and a conditional one to one only.
+        let result = self
             .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(pk)))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
             .return_values(ReturnValue::AllOld)
             .send()
-            .await
-            .map_err(failure)?;
-        optional(output.attributes(), now)
+            .await;
+        match result {
+            Ok(output) => optional(output.attributes(), now),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(None)
+            }
+            Err(error) => Err(failure(error)),
+        }
     }
 
     async fn increment(
@@ -383,9 +393,13 @@ pub async fn client_from_env() -> Client {
     let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_default();
     if is_loopback(&endpoint) {
         let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
-        loader = loader
-            .region(Region::new(region))
-            .credentials_provider(Credentials::new("local", "local", None, None, "dynamodb-local"));
+        loader = loader.region(Region::new(region)).credentials_provider(Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "dynamodb-local",
+        ));
     }
     Client::new(&loader.load().await)
 }

@@ -1,0 +1,151 @@
+//! Drives the local API in process the way a client would: plain HTTP
+//! requests turned into API Gateway v2 events, through the real handlers.
+
+use crate::{dynamo_client, memory_store};
+use local_api::LocalApi;
+use local_api::apigw::HttpRequest;
+use serde_json::Value;
+use shared::clock::{Clock, ManualClock};
+use shared::config::Lifetimes;
+use shared::random::OsRandom;
+use shared::service::keys;
+use shared::sms::{ConsoleSender, SmsSender};
+use shared::store::{DynamoStore, MemoryStore, Store, create_table};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+/// The local API with a hand-moved clock and access to its store and sender.
+pub struct Harness<S, M = ConsoleSender> {
+    pub api: LocalApi<S, M, ManualClock, OsRandom>,
+    pub store: Arc<S>,
+    pub sender: Arc<M>,
+    pub clock: Arc<ManualClock>,
+}
+
+/// A response as a client sees it.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("not JSON: {:?}", String::from_utf8_lossy(&self.body)))
+    }
+
+    /// The `error` key of a JSON error body.
+    pub fn error(&self) -> String {
+        self.json()["error"].as_str().unwrap_or_default().to_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `sessionid` value set by the response, if any.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find_map(|c| {
+            c.strip_prefix("sessionid=").map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
+        })
+    }
+}
+
+impl<S: Store + 'static> Harness<S, ConsoleSender> {
+    pub fn new(store: Arc<S>) -> Self {
+        Self::with_sender(store, Arc::new(ConsoleSender::new()))
+    }
+
+    /// The code the console sender printed last for `mobile`.
+    pub fn last_code(&self, mobile: &str) -> String {
+        let mobile = shared::domain::Mobile::parse(mobile).unwrap();
+        self.sender.last_code_for(&mobile).expect("no SMS was sent to this number").as_str().to_owned()
+    }
+}
+
+impl<S: Store + 'static, M: SmsSender + 'static> Harness<S, M> {
+    pub fn with_sender(store: Arc<S>, sender: Arc<M>) -> Self {
+        let clock = Arc::new(ManualClock::at_system_time());
+        let api = LocalApi::new(
+            Arc::clone(&store),
+            Arc::clone(&sender),
+            Arc::clone(&clock),
+            Arc::new(OsRandom),
+            Lifetimes::default(),
+        );
+        Self { api, store, sender, clock }
+    }
+
+    pub async fn request(&self, method: &str, uri: &str, cookie: Option<&str>, body: Option<&Value>) -> TestResponse {
+        let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+        let mut headers = vec![("user-agent".to_owned(), "harness".to_owned())];
+        if let Some(token) = cookie {
+            headers.push(("cookie".to_owned(), format!("sessionid={token}")));
+        }
+        let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        if !body.is_empty() {
+            headers.push(("content-type".to_owned(), "application/json".to_owned()));
+        }
+        let request = HttpRequest {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            query: query.to_owned(),
+            headers,
+            body,
+            source_ip: IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9)),
+        };
+        let response = self.api.handle_http(request).await;
+        let (parts, body) = response.into_parts();
+        TestResponse { status: parts.status.as_u16(), headers: parts.headers, body }
+    }
+
+    pub async fn get(&self, uri: &str) -> TestResponse {
+        self.request("GET", uri, None, None).await
+    }
+
+    /// Fetches a new captcha and reads its answer from the store.
+    pub async fn captcha(&self) -> (String, String) {
+        let id = uuid::Uuid::new_v4().to_string();
+        let response = self.get(&format!("/image_codes/{id}/")).await;
+        assert_eq!(response.status, 200, "{:?}", String::from_utf8_lossy(&response.body));
+        (id.clone(), self.captcha_answer(&id).await.expect("the captcha's answer is stored"))
+    }
+
+    pub async fn captcha_answer(&self, id: &str) -> Option<String> {
+        let id = shared::domain::CaptchaId::parse(id).unwrap();
+        let item = self.store.get(&keys::captcha(&id), self.clock.now()).await.unwrap()?;
+        Some(item.s(keys::ANSWER).unwrap().to_owned())
+    }
+
+    /// Requests an SMS code for `mobile` with a fresh, correctly answered captcha.
+    pub async fn send_sms(&self, mobile: &str) -> TestResponse {
+        let (id, answer) = self.captcha().await;
+        self.get(&format!("/sms_codes/{mobile}/?image_code={answer}&image_code_id={id}")).await
+    }
+
+    pub async fn register(&self, username: &str, mobile: &str, code: &str) -> TestResponse {
+        let form = serde_json::json!({
+            "username": username, "password": "correct horse battery", "password2": "correct horse battery",
+            "mobile": mobile, "sms_code": code, "allow": true
+        });
+        self.request("POST", "/register/", None, Some(&form)).await
+    }
+}
+
+/// A harness on a fresh in-memory store.
+pub fn on_memory() -> Harness<MemoryStore> {
+    Harness::new(Arc::new(memory_store()))
+}
+
+/// A harness on a fresh DynamoDB Local table whose client logs every call.
+pub async fn on_dynamodb() -> (Harness<DynamoStore>, crate::counting::CallLog) {
+    let calls = crate::counting::CallLog::default();
+    let config = dynamo_client().await.config().to_builder().interceptor(calls.clone()).build();
+    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    let table = format!("test-{}", uuid::Uuid::new_v4());
+    create_table(&client, &table).await.unwrap();
+    calls.take();
+    (Harness::new(Arc::new(DynamoStore::new(client, table))), calls)
+}

@@ -1,0 +1,143 @@
+//! The Ronglian client against the official SDK's request (byte for byte)
+//! and against a loopback server that checks requests as the service does.
+
+use serde_json::Value;
+use shared::config::{RonglianConfig, Secret};
+use shared::sms::{RonglianClient, SmsError};
+use std::time::{Duration, Instant};
+use tests::faults::{Canned, FaultServer};
+use tests::ronglian::{Mode, RonglianServer};
+
+fn vector() -> Value {
+    serde_json::from_str(include_str!("../fixtures/ronglian-sdk-request.json")).unwrap()
+}
+
+#[test]
+fn signing_matches_the_official_sdk_request_byte_for_byte() {
+    let vector = vector();
+    let inputs = &vector["inputs"];
+    let text = |key: &str| inputs[key].as_str().unwrap().to_owned();
+    let client = RonglianClient::new(RonglianConfig {
+        account_sid: text("account_sid"),
+        auth_token: Secret::new(text("auth_token")),
+        app_id: text("app_id"),
+        template_id: text("template_id"),
+        base_url: "https://app.cloopen.com:8883".to_owned(),
+    })
+    .unwrap();
+    let datas: Vec<&str> = inputs["datas"].as_array().unwrap().iter().map(|d| d.as_str().unwrap()).collect();
+    let signed = client.sign(&text("to"), &datas, &text("timestamp_beijing"));
+
+    let expected = &vector["request"];
+    assert_eq!(signed.path, expected["path"]);
+    assert_eq!(signed.query, expected["query"]);
+    assert_eq!(signed.body, expected["body"]);
+    let headers: Vec<(String, String)> = expected["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pair| (pair[0].as_str().unwrap().to_owned(), pair[1].as_str().unwrap().to_owned()))
+        .collect();
+    let ours: Vec<(String, String)> = signed.headers.iter().map(|(n, v)| ((*n).to_owned(), v.clone())).collect();
+    assert_eq!(ours, headers);
+}
+
+#[tokio::test]
+async fn an_accepted_message_returns_its_id_and_reaches_the_server() {
+    let server = RonglianServer::start().await;
+    let client = RonglianClient::new(server.config()).unwrap();
+    let id = client.send_template("13800138000", &["123456", "3"]).await.unwrap();
+    assert_eq!(id.len(), 32, "{id}");
+    assert!(server.refusals().is_empty(), "{:?}", server.refusals());
+    let accepted = server.accepted();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0].to, "13800138000");
+    assert_eq!(accepted[0].datas, vec!["123456", "3"]);
+}
+
+#[tokio::test]
+async fn a_wrong_auth_token_fails_the_signature_check() {
+    let server = RonglianServer::start().await;
+    let config = RonglianConfig { auth_token: Secret::new("wrong"), ..server.config() };
+    let error = RonglianClient::new(config).unwrap().send_template("13800138000", &["1", "3"]).await.unwrap_err();
+    match error {
+        SmsError::Refused { status_code, .. } => assert_eq!(status_code, "111109"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(server.accepted().is_empty());
+}
+
+#[tokio::test]
+async fn an_error_status_code_is_a_typed_refusal_and_rate_limits_are_told_apart() {
+    let server = RonglianServer::start().await;
+    let client = RonglianClient::new(server.config()).unwrap();
+    server.set_mode(Mode::StatusCode("160042"));
+    assert!(
+        matches!(client.send_template("13800138000", &["1", "3"]).await, Err(SmsError::Refused { status_code, .. }) if status_code == "160042")
+    );
+    for code in ["160038", "160039", "160040", "160041"] {
+        server.set_mode(Mode::StatusCode(code));
+        let result = client.send_template("13800138000", &["1", "3"]).await;
+        assert!(
+            matches!(result, Err(SmsError::RateLimited { ref status_code, .. }) if status_code == code),
+            "{result:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_500_or_a_body_that_is_not_json_is_unavailable() {
+    let server = RonglianServer::start().await;
+    let client = RonglianClient::new(server.config()).unwrap();
+    for mode in [Mode::ServerError, Mode::Garbage] {
+        server.set_mode(mode.clone());
+        let result = client.send_template("13800138000", &["1", "3"]).await;
+        assert!(matches!(result, Err(SmsError::Unavailable(..))), "{mode:?}: {result:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_slow_server_times_out_after_five_seconds() {
+    let server = RonglianServer::start().await;
+    server.set_mode(Mode::Slow(Duration::from_secs(30)));
+    let client = RonglianClient::new(server.config()).unwrap();
+    let started = Instant::now();
+    let result = client.send_template("13800138000", &["1", "3"]).await;
+    let waited = started.elapsed();
+    assert!(matches!(result, Err(SmsError::Unavailable(..))), "{result:?}");
+    assert!(waited >= Duration::from_secs(5) && waited < Duration::from_secs(7), "{waited:?}");
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed() {
+    let target = FaultServer::start(Canned {
+        status: 200,
+        content_type: "application/json",
+        body: r#"{"statusCode":"000000"}"#.to_owned(),
+        delay: Duration::ZERO,
+        location: None,
+    })
+    .await;
+    let redirector = FaultServer::start(Canned {
+        status: 302,
+        content_type: "text/plain",
+        body: String::new(),
+        delay: Duration::ZERO,
+        location: Some(format!("{}/elsewhere", target.url())),
+    })
+    .await;
+    let config = RonglianConfig { base_url: redirector.url(), ..RonglianServer::start().await.config() };
+    let result = RonglianClient::new(config).unwrap().send_template("13800138000", &["1", "3"]).await;
+    assert!(matches!(result, Err(SmsError::Unavailable(..))), "{result:?}");
+    assert_eq!((redirector.hits(), target.hits()), (1, 0));
+}
+
+#[tokio::test]
+async fn errors_never_show_the_auth_token_or_the_signature() {
+    let server = RonglianServer::start().await;
+    let config = RonglianConfig { base_url: tests::faults::closed_port_url(), ..server.config() };
+    let error = RonglianClient::new(config).unwrap().send_template("13800138000", &["1", "3"]).await.unwrap_err();
+    let shown = format!("{error} {error:?} {}", shared::http::cause_chain(&error));
+    assert!(!shown.contains(tests::ronglian::AUTH_TOKEN), "{shown}");
+    assert!(!shown.contains("sig="), "{shown}");
+}
