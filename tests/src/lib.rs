@@ -6,6 +6,7 @@ pub mod counting;
 pub mod faults;
 pub mod harness;
 pub mod ronglian;
+pub mod runtime_api;
 
 use aws_sdk_dynamodb::Client;
 use shared::store::{DynamoStore, MemoryStore, client_from_env, create_table};

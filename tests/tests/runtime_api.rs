@@ -1,0 +1,156 @@
+//! End to end at the Lambda boundary: each real function binary runs as
+//! Lambda runs it, under a Runtime API on loopback, fed API Gateway HTTP API
+//! v2 events, against DynamoDB Local and a loopback Ronglian server.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use local_api::apigw::{HttpRequest, event};
+use serde_json::{Value, json};
+use shared::clock::{Clock, SystemClock};
+use shared::domain::CaptchaId;
+use shared::routes;
+use shared::service::keys;
+use shared::store::Store;
+use std::net::{IpAddr, Ipv4Addr};
+use tests::ronglian::RonglianServer;
+use tests::runtime_api::{Function, Outcome};
+
+fn request(method: &str, uri: &str, cookies: &[String], body: Option<Value>) -> Value {
+    let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+    let mut headers = vec![("user-agent".to_owned(), "e2e".to_owned())];
+    if !cookies.is_empty() {
+        headers.push(("cookie".to_owned(), cookies.join("; ")));
+    }
+    let request = HttpRequest {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        query: query.to_owned(),
+        headers,
+        body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
+        source_ip: IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7)),
+    };
+    let matched = routes::find(method, path).unwrap();
+    event(&request, &matched)
+}
+
+async fn call(function: &Function, event: Value) -> Value {
+    match function.api.invoke(event).await {
+        Outcome::Response(response) => response,
+        Outcome::Error(error) => panic!("the function reported an error: {error}"),
+    }
+}
+
+fn body_json(response: &Value) -> Value {
+    assert_eq!(response["isBase64Encoded"], false);
+    serde_json::from_str(response["body"].as_str().unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_whole_flow_through_the_lambda_runtime_api() {
+    let store = tests::dynamo_store().await;
+    let ronglian = RonglianServer::start().await;
+    let mut env =
+        vec![("TABLE_NAME", store.table().to_owned()), ("AWS_ENDPOINT_URL_DYNAMODB", tests::dynamodb_endpoint())];
+    let captcha = Function::start("captcha", &env).await;
+    let session = Function::start("session", &env).await;
+    let register = Function::start("register", &env).await;
+    let config = ronglian.config();
+    env.extend([
+        ("RONGLIAN_ACCOUNT_SID", config.account_sid.clone()),
+        ("RONGLIAN_AUTH_TOKEN", config.auth_token.expose().to_owned()),
+        ("RONGLIAN_APP_ID", config.app_id.clone()),
+        ("RONGLIAN_TEMPLATE_ID", config.template_id.clone()),
+        ("RONGLIAN_BASE_URL", config.base_url.clone()),
+    ]);
+    let sms = Function::start("sms", &env).await;
+
+    // Captcha: a base64 PNG.
+    let id = uuid::Uuid::new_v4().to_string();
+    let response = call(&captcha, request("GET", &format!("/image_codes/{id}/"), &[], None)).await;
+    assert_eq!(response["statusCode"], 200);
+    assert_eq!(response["isBase64Encoded"], true);
+    assert_eq!(response["headers"]["content-type"], "image/png");
+    assert_eq!(response["headers"]["cache-control"], "no-store");
+    let png = STANDARD.decode(response["body"].as_str().unwrap()).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+    let answer = store
+        .get(&keys::captcha(&CaptchaId::parse(&id).unwrap()), SystemClock.now())
+        .await
+        .unwrap()
+        .unwrap()
+        .s(keys::ANSWER)
+        .unwrap()
+        .to_owned();
+
+    // SMS: sent through the loopback Ronglian server, which checked the signature.
+    let mobile = "13800138000";
+    let uri = format!("/sms_codes/{mobile}/?image_code={}&image_code_id={id}", answer.to_uppercase());
+    let response = call(&sms, request("GET", &uri, &[], None)).await;
+    assert_eq!(response["statusCode"], 200, "{response}");
+    assert_eq!(body_json(&response), json!({"code": 0, "errmsg": "ok"}));
+    assert!(ronglian.refusals().is_empty(), "{:?}", ronglian.refusals());
+    let code = ronglian.last_code_for(mobile).unwrap();
+    assert_eq!(ronglian.accepted()[0].datas, vec![code.clone(), "3".to_owned()]);
+
+    // The same number again: 429 with Retry-After.
+    let response = call(&sms, request("GET", &uri, &[], None)).await;
+    assert_eq!(response["statusCode"], 400, "the captcha was spent: {response}");
+    assert_eq!(body_json(&response)["error"], "captcha_expired");
+
+    // Register: the cookie travels in the v2 response's `cookies`, not in headers.
+    let form = json!({"username": "alice_01", "password": "correct horse", "password2": "correct horse",
+        "mobile": mobile, "sms_code": code, "allow": true});
+    let response = call(&register, request("POST", "/register/", &[], Some(form))).await;
+    assert_eq!(response["statusCode"], 200, "{response}");
+    assert!(response["headers"].get("set-cookie").is_none());
+    let cookie = response["cookies"][0].as_str().unwrap().to_owned();
+    assert!(cookie.starts_with("sessionid=") && cookie.contains("HttpOnly; Secure; SameSite=Lax"), "{cookie}");
+    let session_cookie = cookie.split(';').next().unwrap().to_owned();
+
+    // Session: the cookie comes back in the event's `cookies`.
+    let response = call(&session, request("GET", "/session", std::slice::from_ref(&session_cookie), None)).await;
+    assert_eq!(response["statusCode"], 200, "{response}");
+    assert_eq!(
+        body_json(&response),
+        json!({"code": 0, "errmsg": "ok", "username": "alice_01", "mobile": "138****8000"})
+    );
+    let response = call(&session, request("DELETE", "/session", std::slice::from_ref(&session_cookie), None)).await;
+    assert!(response["cookies"][0].as_str().unwrap().contains("Max-Age=0"));
+    let response = call(&session, request("GET", "/session", &[session_cookie], None)).await;
+    assert_eq!(response["statusCode"], 401);
+
+    // The logs are JSON lines and never show the secrets that went through.
+    let mut logs = String::new();
+    for function in [captcha, sms, register, session] {
+        logs.push_str(&function.stop().await);
+    }
+    for secret in [tests::ronglian::AUTH_TOKEN, code.as_str(), "correct horse", mobile] {
+        assert!(!logs.contains(secret), "{secret:?} appears in the logs:\n{logs}");
+    }
+    assert!(logs.contains("138****8000"), "{logs}");
+}
+
+#[tokio::test]
+async fn a_missing_variable_fails_the_cold_start_with_one_line_naming_it() {
+    for (name, env, variable) in [
+        ("captcha", vec![], "TABLE_NAME is not set"),
+        ("sms", vec![("TABLE_NAME", "t".to_owned())], "RONGLIAN_ACCOUNT_SID is not set"),
+        (
+            "register",
+            vec![("TABLE_NAME", "t".to_owned()), ("SESSION_TTL_SECONDS", "soon".to_owned())],
+            "SESSION_TTL_SECONDS is invalid",
+        ),
+    ] {
+        let mut function = Function::start(name, &env).await;
+        let status = tokio::time::timeout(std::time::Duration::from_secs(10), function.child.wait())
+            .await
+            .expect("the function should exit at init")
+            .unwrap();
+        assert!(!status.success(), "{name}");
+        assert!(function.api.first_next().is_none(), "{name} must not take invocations");
+        let logs = function.stop().await;
+        let lines: Vec<&str> = logs.lines().filter(|l| l.contains("invalid configuration")).collect();
+        assert_eq!(lines.len(), 1, "{name}: {logs}");
+        assert!(lines[0].contains(variable), "{name}: {}", lines[0]);
+    }
+}
