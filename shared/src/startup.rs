@@ -3,10 +3,23 @@
 use crate::config::{Config, ConfigError};
 use crate::store::{DynamoStore, client_from_env};
 
-/// Sets up logging as Lambda's advanced logging controls ask (JSON when
-/// `AWS_LAMBDA_LOG_FORMAT=JSON`, level from `AWS_LAMBDA_LOG_LEVEL`).
+/// Sets up logging as Lambda's advanced logging controls ask: JSON lines
+/// when `AWS_LAMBDA_LOG_FORMAT=JSON`, the level from `AWS_LAMBDA_LOG_LEVEL`
+/// (or `RUST_LOG`), INFO by default. No timestamps: Lambda adds them.
 pub fn init_logging() {
-    lambda_http::tracing::init_default_subscriber();
+    use tracing_subscriber::filter::LevelFilter;
+
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok()
+        .and_then(|level| level.trim().parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::INFO);
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
+    let subscriber = tracing_subscriber::fmt().with_max_level(level).with_target(false).without_time();
+    let installed = if json { subscriber.json().try_init() } else { subscriber.try_init() };
+    if installed.is_err() {
+        eprintln!("a logger was already installed");
+    }
 }
 
 /// Reads the configuration and connects the store: what every function

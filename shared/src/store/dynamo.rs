@@ -375,6 +375,11 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
     Ok(())
 }
 
+/// The roots DynamoDB's certificates chain to (Amazon Trust Services and
+/// the Starfield cross-signing root), compiled in: the client trusts only
+/// these, and a cold start reads no certificate files.
+static AMAZON_ROOTS: &str = include_str!("../../assets/amazon-trust-services.pem");
+
 /// Builds the DynamoDB client once per cold start from the SDK's usual
 /// environment (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL_DYNAMODB`).
 /// Against a loopback endpoint (DynamoDB Local) it sets the region and
@@ -383,13 +388,26 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
 pub async fn client_from_env() -> Client {
     use aws_config::timeout::TimeoutConfig;
     use aws_sdk_dynamodb::config::{Credentials, Region};
+    use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
 
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
         .operation_attempt_timeout(Duration::from_secs(2))
         .operation_timeout(Duration::from_secs(5))
         .build();
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts);
+    let trust = AMAZON_ROOTS
+        .split_inclusive("-----END CERTIFICATE-----")
+        .filter(|pem| pem.contains("BEGIN CERTIFICATE"))
+        .fold(TrustStore::empty().with_native_roots(false), |store, pem| store.with_pem_certificate(pem.trim()));
+    let mut https = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring));
+    match TlsContext::builder().with_trust_store(trust).build() {
+        Ok(context) => https = https.tls_context(context),
+        // Unreachable with the compiled-in roots; the default context still works.
+        Err(error) => tracing::warn!(error = %error, "using the default TLS trust store"),
+    }
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .http_client(https.build_https());
     let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_default();
     if is_loopback(&endpoint) {
         let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
