@@ -14,12 +14,12 @@ use lambda_http::tower::Service;
 use lambda_http::{Adapter, Body, Context, LambdaEvent, Request, Response, service_fn};
 use serde_json::Value;
 use shared::clock::Clock;
-use shared::config::Lifetimes;
+use shared::config::Config;
 use shared::http::{ApiError, BadRequest};
 use shared::password::PasswordHasher;
 use shared::random::Random;
 use shared::routes::{self, Function, NoMatch};
-use shared::service::{CaptchaService, RegisterService, SessionService, SmsService};
+use shared::service::{CaptchaService, Limits, RegisterService, SessionService, SmsService};
 use shared::sms::SmsSender;
 use shared::store::Store;
 use std::convert::Infallible;
@@ -54,13 +54,16 @@ where
     C: Clock + 'static,
     R: Random + 'static,
 {
-    pub fn new(store: Arc<S>, sender: Arc<M>, clock: Arc<C>, random: Arc<R>, lifetimes: Lifetimes) -> Self {
+    /// Wires every service as the Lambdas do, with `config`'s lifetimes and limits.
+    pub fn new(store: Arc<S>, sender: Arc<M>, clock: Arc<C>, random: Arc<R>, config: &Config) -> Self {
+        let (lifetimes, limits) = (config.lifetimes, Limits::from(config.limits));
         Self {
             captcha: CaptchaService {
                 store: Arc::clone(&store),
                 clock: Arc::clone(&clock),
                 random: Arc::clone(&random),
                 ttl: lifetimes.captcha,
+                limit: limits.captchas_per_ip,
             },
             sms: SmsService {
                 store: Arc::clone(&store),
@@ -69,6 +72,7 @@ where
                 random: Arc::clone(&random),
                 cooldown: lifetimes.sms_cooldown,
                 code_ttl: lifetimes.sms_code,
+                limits,
             },
             register: RegisterService {
                 store: Arc::clone(&store),

@@ -35,8 +35,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         Some(ronglian) => (AnySender::Ronglian(RonglianClient::new(ronglian.clone())?), "Ronglian Cloud"),
         None => (AnySender::Console(ConsoleSender::new()), "console (codes are printed here)"),
     };
-    let api =
-        LocalApi::new(Arc::new(store), Arc::new(sender), Arc::new(SystemClock), Arc::new(OsRandom), config.lifetimes);
+    let api = LocalApi::new(Arc::new(store), Arc::new(sender), Arc::new(SystemClock), Arc::new(OsRandom), &config);
 
     let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
     let url = format!("http://{}", listener.local_addr()?);

@@ -7,6 +7,10 @@ pub const CAPTCHA_TTL_SECONDS: &str = "CAPTCHA_TTL_SECONDS";
 pub const SMS_COOLDOWN_SECONDS: &str = "SMS_COOLDOWN_SECONDS";
 pub const SMS_CODE_TTL_SECONDS: &str = "SMS_CODE_TTL_SECONDS";
 pub const SESSION_TTL_SECONDS: &str = "SESSION_TTL_SECONDS";
+pub const SMS_PER_MOBILE_PER_DAY: &str = "SMS_PER_MOBILE_PER_DAY";
+pub const SMS_PER_IP_PER_HOUR: &str = "SMS_PER_IP_PER_HOUR";
+pub const SMS_PER_MINUTE: &str = "SMS_PER_MINUTE";
+pub const CAPTCHAS_PER_IP_PER_MINUTE: &str = "CAPTCHAS_PER_IP_PER_MINUTE";
 pub const RONGLIAN_ACCOUNT_SID: &str = "RONGLIAN_ACCOUNT_SID";
 pub const RONGLIAN_AUTH_TOKEN: &str = "RONGLIAN_AUTH_TOKEN";
 pub const RONGLIAN_APP_ID: &str = "RONGLIAN_APP_ID";
@@ -21,6 +25,10 @@ pub const VARIABLES: &[&str] = &[
     SMS_COOLDOWN_SECONDS,
     SMS_CODE_TTL_SECONDS,
     SESSION_TTL_SECONDS,
+    SMS_PER_MOBILE_PER_DAY,
+    SMS_PER_IP_PER_HOUR,
+    SMS_PER_MINUTE,
+    CAPTCHAS_PER_IP_PER_MINUTE,
     RONGLIAN_ACCOUNT_SID,
     RONGLIAN_AUTH_TOKEN,
     RONGLIAN_APP_ID,
@@ -56,6 +64,27 @@ impl Default for Lifetimes {
     /// session 14 days (Django's `SESSION_COOKIE_AGE`).
     fn default() -> Self {
         Self { captcha: 300, sms_cooldown: 180, sms_code: 180, session: 14 * 24 * 3600 }
+    }
+}
+
+/// Caps on codes and captchas (see `service::Limits`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitsConfig {
+    pub sms_per_mobile_per_day: i64,
+    pub sms_per_ip_per_hour: i64,
+    /// The circuit breaker: SMS per minute for the whole deployment.
+    pub sms_per_minute: i64,
+    pub captchas_per_ip_per_minute: i64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            sms_per_mobile_per_day: 10,
+            sms_per_ip_per_hour: 20,
+            sms_per_minute: 300,
+            captchas_per_ip_per_minute: 60,
+        }
     }
 }
 
@@ -95,6 +124,7 @@ pub struct RonglianConfig {
 pub struct Config {
     pub table_name: Option<String>,
     pub lifetimes: Lifetimes,
+    pub limits: LimitsConfig,
     pub ronglian: Option<RonglianConfig>,
 }
 
@@ -108,21 +138,32 @@ impl Config {
     /// values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
-        let seconds = |name: &'static str, default: i64| -> Result<i64, ConfigError> {
+        let number = |name: &'static str, default: i64, max: i64, reason: &'static str| -> Result<i64, ConfigError> {
             match get(name) {
                 None => Ok(default),
                 Some(value) => match value.trim().parse::<i64>() {
-                    Ok(n) if (1..=366 * 24 * 3600).contains(&n) => Ok(n),
-                    _ => Err(ConfigError::Invalid { name, reason: "expected whole seconds from 1 to 31622400" }),
+                    Ok(n) if (1..=max).contains(&n) => Ok(n),
+                    _ => Err(ConfigError::Invalid { name, reason }),
                 },
             }
         };
+        let seconds =
+            |name, default| number(name, default, 366 * 24 * 3600, "expected whole seconds from 1 to 31622400");
+        let count = |name, default| number(name, default, 1_000_000, "expected a whole number from 1 to 1000000");
         let defaults = Lifetimes::default();
         let lifetimes = Lifetimes {
             captcha: seconds(CAPTCHA_TTL_SECONDS, defaults.captcha)?,
             sms_cooldown: seconds(SMS_COOLDOWN_SECONDS, defaults.sms_cooldown)?,
             sms_code: seconds(SMS_CODE_TTL_SECONDS, defaults.sms_code)?,
             session: seconds(SESSION_TTL_SECONDS, defaults.session)?,
+        };
+
+        let limit_defaults = LimitsConfig::default();
+        let limits = LimitsConfig {
+            sms_per_mobile_per_day: count(SMS_PER_MOBILE_PER_DAY, limit_defaults.sms_per_mobile_per_day)?,
+            sms_per_ip_per_hour: count(SMS_PER_IP_PER_HOUR, limit_defaults.sms_per_ip_per_hour)?,
+            sms_per_minute: count(SMS_PER_MINUTE, limit_defaults.sms_per_minute)?,
+            captchas_per_ip_per_minute: count(CAPTCHAS_PER_IP_PER_MINUTE, limit_defaults.captchas_per_ip_per_minute)?,
         };
 
         let credentials = [RONGLIAN_ACCOUNT_SID, RONGLIAN_AUTH_TOKEN, RONGLIAN_APP_ID, RONGLIAN_TEMPLATE_ID];
@@ -161,7 +202,7 @@ impl Config {
                     })
                 }
             };
-        Ok(Self { table_name: get(TABLE_NAME), lifetimes, ronglian })
+        Ok(Self { table_name: get(TABLE_NAME), lifetimes, limits, ronglian })
     }
 
     /// The table name, which every Lambda needs.
@@ -212,6 +253,16 @@ mod tests {
             let error = config(&[(CAPTCHA_TTL_SECONDS, bad)]).unwrap_err();
             assert!(error.to_string().starts_with(CAPTCHA_TTL_SECONDS), "{error}");
         }
+    }
+
+    #[test]
+    fn limits_default_to_10_a_day_20_an_hour_300_a_minute_and_60_captchas_a_minute() {
+        assert_eq!(config(&[]).unwrap().limits, LimitsConfig::default());
+        assert_eq!(config(&[(SMS_PER_MINUTE, "5")]).unwrap().limits.sms_per_minute, 5);
+        assert!(matches!(
+            config(&[(SMS_PER_IP_PER_HOUR, "0")]),
+            Err(ConfigError::Invalid { name: SMS_PER_IP_PER_HOUR, .. })
+        ));
     }
 
     #[test]

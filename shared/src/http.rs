@@ -6,7 +6,7 @@ use crate::domain::{
     InvalidCaptchaAnswer, InvalidCaptchaId, InvalidMobile, InvalidPassword, InvalidSmsCode, InvalidUsername,
     SessionToken,
 };
-use crate::service::Error as ServiceError;
+use crate::service::{Error as ServiceError, LimitKind};
 use crate::sms::SmsError;
 use crate::store::StoreError;
 use lambda_http::http::{HeaderValue, StatusCode, header};
@@ -118,6 +118,23 @@ impl ApiError {
                     retry_after: Some(*retry_after),
                     ..outcome(StatusCode::TOO_MANY_REQUESTS, "too_frequent", "Operation is too frequent")
                 },
+                S::RateLimited { kind, retry_after } => {
+                    let (key, message) = match kind {
+                        LimitKind::MobileDaily => {
+                            ("mobile_daily_limit", "Too many codes were sent to this number today")
+                        }
+                        LimitKind::IpHourly => {
+                            ("ip_sms_limit", "Too many codes were requested from your network, please try later")
+                        }
+                        LimitKind::Global => {
+                            ("sms_busy", "Sending codes is paused for a moment, please try again shortly")
+                        }
+                        LimitKind::CaptchaIp => {
+                            ("ip_captcha_limit", "Too many pictures were requested, please slow down")
+                        }
+                    };
+                    Outcome { retry_after: Some(*retry_after), ..outcome(StatusCode::TOO_MANY_REQUESTS, key, message) }
+                }
                 S::SmsCodeExpired => outcome(BAD, "sms_code_expired", "SMS verification code has expired"),
                 S::SmsCodeIncorrect => outcome(BAD, "sms_code_incorrect", "Incorrect SMS verification code"),
                 S::UsernameTaken => outcome(StatusCode::CONFLICT, "username_taken", "This username is already taken"),
@@ -258,6 +275,17 @@ pub fn session_token(request: &Request) -> Option<SessionToken> {
         .filter_map(|pair| pair.trim().split_once('='))
         .filter(|(name, _)| *name == SESSION_COOKIE)
         .find_map(|(_, value)| SessionToken::parse(value.trim()).ok())
+}
+
+/// The client's address as API Gateway saw it (`requestContext.http.sourceIp`).
+pub fn source_ip(request: &Request) -> Option<String> {
+    match request.request_context_ref()? {
+        lambda_http::request::RequestContext::ApiGatewayV2(context) => {
+            context.http.source_ip.clone().filter(|ip| !ip.is_empty())
+        }
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
 }
 
 /// The body's bytes, whatever API Gateway's encoding.

@@ -6,7 +6,7 @@ use local_api::LocalApi;
 use local_api::apigw::HttpRequest;
 use serde_json::Value;
 use shared::clock::{Clock, ManualClock};
-use shared::config::Lifetimes;
+use shared::config::Config;
 use shared::random::OsRandom;
 use shared::service::keys;
 use shared::sms::{ConsoleSender, SmsSender};
@@ -67,18 +67,29 @@ impl<S: Store + 'static> Harness<S, ConsoleSender> {
 
 impl<S: Store + 'static, M: SmsSender + 'static> Harness<S, M> {
     pub fn with_sender(store: Arc<S>, sender: Arc<M>) -> Self {
+        Self::with_config(store, sender, &config(&[]))
+    }
+
+    pub fn with_config(store: Arc<S>, sender: Arc<M>, config: &Config) -> Self {
         let clock = Arc::new(ManualClock::at_system_time());
-        let api = LocalApi::new(
-            Arc::clone(&store),
-            Arc::clone(&sender),
-            Arc::clone(&clock),
-            Arc::new(OsRandom),
-            Lifetimes::default(),
-        );
+        let api =
+            LocalApi::new(Arc::clone(&store), Arc::clone(&sender), Arc::clone(&clock), Arc::new(OsRandom), config);
         Self { api, store, sender, clock }
     }
 
     pub async fn request(&self, method: &str, uri: &str, cookie: Option<&str>, body: Option<&Value>) -> TestResponse {
+        self.request_from(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9)), method, uri, cookie, body).await
+    }
+
+    /// A request from the client address `source_ip`.
+    pub async fn request_from(
+        &self,
+        source_ip: IpAddr,
+        method: &str,
+        uri: &str,
+        cookie: Option<&str>,
+        body: Option<&Value>,
+    ) -> TestResponse {
         let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
         let mut headers = vec![("user-agent".to_owned(), "harness".to_owned())];
         if let Some(token) = cookie {
@@ -94,7 +105,7 @@ impl<S: Store + 'static, M: SmsSender + 'static> Harness<S, M> {
             query: query.to_owned(),
             headers,
             body,
-            source_ip: IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9)),
+            source_ip,
         };
         let response = self.api.handle_http(request).await;
         let (parts, body) = response.into_parts();
@@ -132,6 +143,12 @@ impl<S: Store + 'static, M: SmsSender + 'static> Harness<S, M> {
         });
         self.request("POST", "/register/", None, Some(&form)).await
     }
+}
+
+/// A configuration from these variables only (defaults for the rest).
+pub fn config(vars: &[(&str, &str)]) -> Config {
+    let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    Config::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())).unwrap()
 }
 
 /// A harness on a fresh in-memory store.

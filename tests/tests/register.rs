@@ -228,7 +228,7 @@ async fn each_happy_path_makes_exactly_one_dynamodb_call() {
     let (h, calls) = tests::harness::on_dynamodb().await;
     let id = uuid::Uuid::new_v4();
     assert_eq!(h.get(&format!("/image_codes/{id}/")).await.status, 200);
-    assert_eq!(calls.take(), vec!["PutItem"], "captcha");
+    assert_eq!(calls.take(), vec!["TransactWriteItems"], "captcha: the answer and the client's captcha count");
 
     let answer = h.captcha_answer(&id.to_string()).await.unwrap();
     calls.take();

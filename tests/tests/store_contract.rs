@@ -154,6 +154,30 @@ async fn increment_adds_one_until_its_condition_fails(store: Arc<impl Store>) {
     ));
 }
 
+async fn a_counter_starts_at_one_keeps_its_first_expiry_and_stops_at_its_limit(store: Arc<impl Store>) {
+    let now = clock().now();
+    let add = |by, expires_at| Op::Add {
+        pk: "limit#k".into(),
+        attribute: "count",
+        by,
+        expires_at,
+        cond: if by > 0 { Cond::Below { attribute: "count", limit: 2 } } else { Cond::Always },
+    };
+    let count = |by| add(by, now + 60);
+    store.transact(vec![count(1)], now).await.unwrap();
+    store.transact(vec![add(1, now + 999)], now).await.unwrap();
+    let item = store.get("limit#k", now).await.unwrap().unwrap();
+    assert_eq!((item.n("count").unwrap(), item.expires_at()), (2, Some(now + 60)));
+    match store.transact(vec![count(1)], now).await {
+        Err(StoreError::Cancelled { reasons }) => {
+            assert_eq!(reasons, vec![CancelReason::ConditionFailed { current: Some(item.clone()) }]);
+        }
+        other => panic!("expected the limit to hold, got {other:?}"),
+    }
+    store.transact(vec![count(-1)], now).await.unwrap();
+    assert_eq!(store.get("limit#k", now).await.unwrap().unwrap().n("count").unwrap(), 1);
+}
+
 async fn futures_join<T: std::fmt::Debug>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
     let mut results = Vec::new();
     for handle in handles.collect::<Vec<_>>() {
@@ -175,6 +199,7 @@ on_both_stores!(
     a_transaction_whose_conditions_hold_writes_everything,
     a_live_condition_compares_attributes,
     increment_adds_one_until_its_condition_fails,
+    a_counter_starts_at_one_keeps_its_first_expiry_and_stops_at_its_limit,
 );
 
 mod dynamodb_faults {

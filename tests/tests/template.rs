@@ -92,8 +92,8 @@ fn every_variable_the_template_sets_is_one_the_code_reads() {
 #[test]
 fn policies_grant_only_item_actions_on_the_table() {
     let expected: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::from([
-        ("captcha", BTreeSet::from(["dynamodb:PutItem"])),
-        ("sms", BTreeSet::from(["dynamodb:PutItem", "dynamodb:DeleteItem"])),
+        ("captcha", BTreeSet::from(["dynamodb:PutItem", "dynamodb:UpdateItem"])),
+        ("sms", BTreeSet::from(["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"])),
         ("register", BTreeSet::from(["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"])),
         ("session", BTreeSet::from(["dynamodb:GetItem", "dynamodb:DeleteItem"])),
     ]);

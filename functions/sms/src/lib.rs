@@ -5,7 +5,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::Map;
 use shared::clock::Clock;
 use shared::domain::{CaptchaAnswer, CaptchaId, Mobile};
-use shared::http::{ApiError, BadRequest, ok, path_parameter, query_parameter, respond};
+use shared::http::{ApiError, BadRequest, ok, path_parameter, query_parameter, respond, source_ip};
 use shared::random::Random;
 use shared::service::SmsService;
 use shared::sms::SmsSender;
@@ -29,6 +29,6 @@ async fn send<S: Store, M: SmsSender, C: Clock, R: Random>(
     };
     let id = CaptchaId::parse(&id)?;
     let answer = CaptchaAnswer::parse(&answer)?;
-    service.send_code(&mobile, &id, &answer).await?;
+    service.send_code(&mobile, &id, &answer, source_ip(request).as_deref()).await?;
     Ok(ok(Map::new()))
 }

@@ -1,7 +1,7 @@
 use lambda_http::{Error, service_fn};
 use shared::clock::SystemClock;
 use shared::random::OsRandom;
-use shared::service::SmsService;
+use shared::service::{Limits, SmsService};
 use shared::sms::RonglianClient;
 use std::convert::Infallible;
 
@@ -17,6 +17,7 @@ async fn main() -> Result<(), Error> {
         random: OsRandom,
         cooldown: config.lifetimes.sms_cooldown,
         code_ttl: config.lifetimes.sms_code,
+        limits: Limits::from(config.limits),
     };
     lambda_http::run(service_fn(|request| async { Ok::<_, Infallible>(sms::handle(&service, request).await) })).await
 }

@@ -40,3 +40,5 @@ pub const USERNAME: &str = "username";
 pub const MOBILE: &str = "mobile";
 pub const PASSWORD_HASH: &str = "password_hash";
 pub const CREATED_AT: &str = "created_at";
+/// The number in a `limit#<kind>#<subject>#<window>` counter.
+pub const COUNT: &str = "count";

@@ -3,11 +3,13 @@
 
 mod captcha;
 pub mod keys;
+mod limits;
 mod register;
 mod session;
 mod sms;
 
 pub use captcha::CaptchaService;
+pub use limits::{Limit, LimitKind, Limits};
 pub use register::{NewUser, RegisterService};
 pub use session::{SessionInfo, SessionService};
 pub use sms::SmsService;
@@ -24,6 +26,8 @@ pub enum Error {
     CaptchaIncorrect,
     #[error("a code was sent to this number recently; retry in {retry_after} s")]
     TooFrequent { retry_after: i64 },
+    #[error("a limit was reached ({kind:?}); retry in {retry_after} s")]
+    RateLimited { kind: LimitKind, retry_after: i64 },
     #[error("the SMS code has expired, was used up or does not exist")]
     SmsCodeExpired,
     #[error("the SMS code is wrong")]

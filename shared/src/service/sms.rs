@@ -1,7 +1,7 @@
 //! Sending an SMS code: spend the captcha, hold the send flag, store the code
 //! and send it, with the checks in one transaction.
 
-use super::{Error, keys};
+use super::{Error, Limit, Limits, keys};
 use crate::clock::{Clock, EpochSeconds};
 use crate::domain::{CaptchaAnswer, CaptchaId, Mobile, SmsCode};
 use crate::random::Random;
@@ -19,6 +19,18 @@ pub struct SmsService<S, M, C, R> {
     pub cooldown: i64,
     /// Seconds a code stays valid.
     pub code_ttl: i64,
+    pub limits: Limits,
+}
+
+/// The caps one send counts against, in the order of its transaction's
+/// writes after the captcha, the flag and the code.
+fn counted<'a>(limits: &Limits, mobile: &'a Mobile, client_ip: Option<&'a str>) -> Vec<(Limit, &'a str)> {
+    let mut caps = vec![(limits.sms_per_mobile, mobile.as_str())];
+    if let Some(ip) = client_ip {
+        caps.push((limits.sms_per_ip, ip));
+    }
+    caps.push((limits.sms_global, "all"));
+    caps
 }
 
 impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
@@ -31,6 +43,7 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
         mobile: &Mobile,
         captcha_id: &CaptchaId,
         answer: &CaptchaAnswer,
+        client_ip: Option<&str>,
     ) -> Result<(), Error> {
         let now = self.clock.now();
         let code = SmsCode::generate(&self.random);
@@ -56,10 +69,12 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
                 cond: Cond::Always,
             },
         ];
+        let caps = counted(&self.limits, mobile, client_ip);
+        let ops = ops.into_iter().chain(caps.iter().map(|(limit, subject)| limit.count(subject, now))).collect();
         match self.store.transact(ops, now).await {
             Ok(()) => {}
             Err(StoreError::Cancelled { reasons }) => {
-                return Err(self.refusal(&reasons, &captcha_key, answer, now).await);
+                return Err(self.refusal(&reasons, &caps, &captcha_key, answer, now).await);
             }
             Err(error) => return Err(error.into()),
         }
@@ -72,7 +87,7 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
             }
             Err(error) => {
                 tracing::warn!(to = %mobile, error = %error, "sending the SMS failed; releasing the send flag");
-                self.release(mobile, &send_id, now).await;
+                self.release(mobile, &send_id, &caps, now).await;
                 Err(Error::SmsFailed(error))
             }
         }
@@ -83,6 +98,7 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
     async fn refusal(
         &self,
         reasons: &[CancelReason],
+        caps: &[(Limit, &str)],
         captcha_key: &str,
         answer: &CaptchaAnswer,
         now: EpochSeconds,
@@ -102,6 +118,13 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
             let retry_after = flag.and_then(Item::expires_at).map_or(1, |at| (at - now).max(1));
             return Error::TooFrequent { retry_after };
         }
+        // Writes 3.. are the caps, in `counted`'s order.
+        for (index, (limit, _)) in caps.iter().enumerate() {
+            if let Some(counter) = failed(3 + index) {
+                self.spend_captcha(captcha_key, Value::S(answer.as_str().to_owned()), now).await;
+                return limit.refusal(counter, now);
+            }
+        }
         Error::internal(format!("transaction cancelled without a failed condition: {reasons:?}"))
     }
 
@@ -115,13 +138,15 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
         }
     }
 
-    /// Removes this send's flag and code, if they are still this send's.
-    async fn release(&self, mobile: &Mobile, send_id: &str, now: EpochSeconds) {
+    /// Removes this send's flag and code, if they are still this send's, and
+    /// gives back its counts.
+    async fn release(&self, mobile: &Mobile, send_id: &str, caps: &[(Limit, &str)], now: EpochSeconds) {
         let mine = || Cond::Live(vec![Check::eq(keys::SEND_ID, Value::S(send_id.to_owned()))]);
-        let ops = vec![
+        let mut ops = vec![
             Op::Delete { pk: keys::send_flag(mobile), cond: mine() },
             Op::Delete { pk: keys::sms_code(mobile), cond: mine() },
         ];
+        ops.extend(caps.iter().map(|(limit, subject)| limit.give_back(subject, now)));
         if let Err(error) = self.store.transact(ops, now).await {
             tracing::warn!(to = %mobile, error = %error, "releasing the send flag failed; it expires with the cooldown");
         }

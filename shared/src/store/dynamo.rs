@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, Delete, KeySchemaElement, KeyType, Put, ReturnValue,
-    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -48,12 +48,26 @@ struct Expression {
 }
 
 fn expression(cond: &Cond, now: EpochSeconds) -> Expression {
-    let mut names = HashMap::from([("#pk".to_owned(), PK.to_owned()), ("#exp".to_owned(), EXPIRES_AT.to_owned())]);
-    let mut values = HashMap::from([(":now".to_owned(), AttributeValue::N(now.to_string()))]);
+    // DynamoDB refuses unused names and values, so each condition adds only its own.
+    let mut names = HashMap::from([("#pk".to_owned(), PK.to_owned())]);
+    let mut values = HashMap::new();
+    let live = |names: &mut HashMap<String, String>, values: &mut Attributes| {
+        names.insert("#exp".to_owned(), EXPIRES_AT.to_owned());
+        values.insert(":now".to_owned(), AttributeValue::N(now.to_string()));
+    };
     let text = match cond {
         Cond::Always => return Expression::default(),
-        Cond::NotLive => "attribute_not_exists(#pk) OR #exp <= :now".to_owned(),
+        Cond::NotLive => {
+            live(&mut names, &mut values);
+            "attribute_not_exists(#pk) OR #exp <= :now".to_owned()
+        }
+        Cond::Below { attribute, limit } => {
+            names.insert("#lim".to_owned(), (*attribute).to_owned());
+            values.insert(":limit".to_owned(), AttributeValue::N(limit.to_string()));
+            "attribute_not_exists(#pk) OR #lim < :limit".to_owned()
+        }
         Cond::Live(checks) => {
+            live(&mut names, &mut values);
             let mut text = "attribute_exists(#pk) AND #exp > :now".to_owned();
             for (index, check) in checks.iter().enumerate() {
                 let (name, value) = (format!("#a{index}"), format!(":v{index}"));
@@ -324,6 +338,26 @@ impl DynamoStore {
                     .build()
                     .map_err(rejected)?;
                 TransactWriteItem::builder().delete(delete).build()
+            }
+            Op::Add { pk, attribute, by, expires_at, cond } => {
+                let mut expression = expression(cond, now);
+                let names = expression.names.get_or_insert_with(HashMap::new);
+                names.insert("#exp".to_owned(), EXPIRES_AT.to_owned());
+                names.insert("#add".to_owned(), (*attribute).to_owned());
+                let values = expression.values.get_or_insert_with(HashMap::new);
+                values.insert(":by".to_owned(), AttributeValue::N(by.to_string()));
+                values.insert(":at".to_owned(), AttributeValue::N(expires_at.to_string()));
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(Self::key(pk)))
+                    .update_expression("ADD #add :by SET #exp = if_not_exists(#exp, :at)")
+                    .set_condition_expression(expression.text)
+                    .set_expression_attribute_names(expression.names)
+                    .set_expression_attribute_values(expression.values)
+                    .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                    .build()
+                    .map_err(rejected)?;
+                TransactWriteItem::builder().update(update).build()
             }
         };
         Ok(item)

@@ -98,11 +98,8 @@ impl Store for MemoryStore {
         let reasons: Vec<CancelReason> = ops
             .iter()
             .map(|op| {
-                let (pk, cond) = match op {
-                    Op::Put { item, cond } => (item.pk(), cond),
-                    Op::Delete { pk, cond } => (pk.as_str(), cond),
-                };
-                match check(&items, pk, cond, now) {
+                let pk = op.pk();
+                match check(&items, pk, op.cond(), now) {
                     Ok(()) => CancelReason::Passed,
                     Err(_) => CancelReason::ConditionFailed { current: live(items.get(pk), now) },
                 }
@@ -118,6 +115,18 @@ impl Store for MemoryStore {
                 }
                 Op::Delete { pk, .. } => {
                     items.remove(&pk);
+                }
+                Op::Add { pk, attribute, by, expires_at, .. } => {
+                    let item = items.entry(pk.clone()).or_insert_with(|| Item::new(pk.as_str()));
+                    let current = match item.get(attribute) {
+                        Some(Value::N(n)) => *n,
+                        _ => 0,
+                    };
+                    let mut updated = item.clone().with_n(attribute, current + by);
+                    if updated.expires_at().is_none() {
+                        updated = updated.expiring_at(expires_at);
+                    }
+                    *item = updated;
                 }
             }
         }

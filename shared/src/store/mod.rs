@@ -118,6 +118,10 @@ pub enum Cond {
     NotLive,
     /// A live expiring item (`expires_at > now`) whose attributes pass every check.
     Live(Vec<Check>),
+    /// No item, or one whose number `attribute` is below `limit`: for
+    /// counters, whose keys name their time window (an expired window's key
+    /// is never written again).
+    Below { attribute: &'static str, limit: i64 },
 }
 
 impl Cond {
@@ -130,6 +134,9 @@ impl Cond {
             Cond::Live(checks) => stored.is_some_and(|item| {
                 item.expires_at().is_some_and(|at| at > now) && checks.iter().all(|check| check.passes(item))
             }),
+            Cond::Below { attribute, limit } => {
+                stored.is_none_or(|item| matches!(item.get(attribute), Some(Value::N(n)) if n < limit))
+            }
         }
     }
 }
@@ -169,15 +176,36 @@ impl Check {
 /// One write of a transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
-    Put { item: Item, cond: Cond },
-    Delete { pk: String, cond: Cond },
+    Put {
+        item: Item,
+        cond: Cond,
+    },
+    Delete {
+        pk: String,
+        cond: Cond,
+    },
+    /// Adds `by` to the number `attribute` (creating the item, and the
+    /// attribute at 0, if missing) and sets `expires_at` if the item has none.
+    Add {
+        pk: String,
+        attribute: &'static str,
+        by: i64,
+        expires_at: EpochSeconds,
+        cond: Cond,
+    },
 }
 
 impl Op {
     pub fn pk(&self) -> &str {
         match self {
             Op::Put { item, .. } => item.pk(),
-            Op::Delete { pk, .. } => pk,
+            Op::Delete { pk, .. } | Op::Add { pk, .. } => pk,
+        }
+    }
+
+    pub fn cond(&self) -> &Cond {
+        match self {
+            Op::Put { cond, .. } | Op::Delete { cond, .. } | Op::Add { cond, .. } => cond,
         }
     }
 }

@@ -1,0 +1,112 @@
+//! Fixed-window counters that cap how often codes and captchas are handed
+//! out: SMS costs money, and OTP endpoints are the first target of
+//! SMS-pumping bots. Each count rides in the request's existing transaction.
+
+use super::{Error, keys};
+use crate::clock::EpochSeconds;
+use crate::config::LimitsConfig;
+use crate::store::{Cond, Item, Op};
+
+/// Which cap a request hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitKind {
+    /// SMS to one number per day.
+    MobileDaily,
+    /// SMS requested from one client IP per hour.
+    IpHourly,
+    /// SMS for the whole deployment per minute: the circuit breaker.
+    Global,
+    /// Captchas requested from one client IP per minute.
+    CaptchaIp,
+}
+
+/// One cap: at most `max` per `window` seconds, counted in windows aligned
+/// to the epoch (a day window runs from 00:00 to 24:00 UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub kind: LimitKind,
+    pub max: i64,
+    pub window: i64,
+}
+
+impl Limit {
+    fn key(&self, subject: &str, now: EpochSeconds) -> (String, EpochSeconds) {
+        let index = now.div_euclid(self.window);
+        let name = match self.kind {
+            LimitKind::MobileDaily => "sms-mobile-day",
+            LimitKind::IpHourly => "sms-ip-hour",
+            LimitKind::Global => "sms-all-minute",
+            LimitKind::CaptchaIp => "captcha-ip-minute",
+        };
+        (format!("limit#{name}#{subject}#{index}"), (index + 1) * self.window)
+    }
+
+    /// Counts one more, unless the window's count has reached `max`.
+    pub fn count(&self, subject: &str, now: EpochSeconds) -> Op {
+        let (pk, expires_at) = self.key(subject, now);
+        Op::Add {
+            pk,
+            attribute: keys::COUNT,
+            by: 1,
+            expires_at,
+            cond: Cond::Below { attribute: keys::COUNT, limit: self.max },
+        }
+    }
+
+    /// Gives back one count, for a request that failed after counting.
+    pub fn give_back(&self, subject: &str, now: EpochSeconds) -> Op {
+        let (pk, expires_at) = self.key(subject, now);
+        Op::Add { pk, attribute: keys::COUNT, by: -1, expires_at, cond: Cond::Always }
+    }
+
+    /// The refusal for a full window whose counter is `current`.
+    pub fn refusal(&self, current: Option<&Item>, now: EpochSeconds) -> Error {
+        let window_end = current.and_then(Item::expires_at).unwrap_or(now + self.window);
+        Error::RateLimited { kind: self.kind, retry_after: (window_end - now).max(1) }
+    }
+}
+
+/// Every cap, from the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub sms_per_mobile: Limit,
+    pub sms_per_ip: Limit,
+    pub sms_global: Limit,
+    pub captchas_per_ip: Limit,
+}
+
+impl From<LimitsConfig> for Limits {
+    fn from(config: LimitsConfig) -> Self {
+        Self {
+            sms_per_mobile: Limit { kind: LimitKind::MobileDaily, max: config.sms_per_mobile_per_day, window: 86_400 },
+            sms_per_ip: Limit { kind: LimitKind::IpHourly, max: config.sms_per_ip_per_hour, window: 3_600 },
+            sms_global: Limit { kind: LimitKind::Global, max: config.sms_per_minute, window: 60 },
+            captchas_per_ip: Limit { kind: LimitKind::CaptchaIp, max: config.captchas_per_ip_per_minute, window: 60 },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: Limit = Limit { kind: LimitKind::MobileDaily, max: 10, window: 86_400 };
+
+    #[test]
+    fn a_window_ends_at_the_next_multiple_of_its_length() {
+        let Op::Add { pk, expires_at, .. } = DAY.count("13800138000", 86_400 * 3 + 5) else { panic!() };
+        assert_eq!(pk, "limit#sms-mobile-day#13800138000#3");
+        assert_eq!(expires_at, 86_400 * 4);
+    }
+
+    #[test]
+    fn the_next_window_has_another_key() {
+        assert_ne!(DAY.count("x", 86_399), DAY.count("x", 86_400));
+    }
+
+    #[test]
+    fn a_refusal_waits_until_the_window_ends() {
+        let full = Item::new("limit").with_n(keys::COUNT, 10).expiring_at(1_000);
+        assert!(matches!(DAY.refusal(Some(&full), 400), Error::RateLimited { retry_after: 600, .. }));
+    }
+}
