@@ -6,7 +6,7 @@ PORT ?= 3000
 ARCH ?= x86-64
 FUNCTIONS := captcha sms register session
 
-.PHONY: help run test lint build check-template bench clean
+.PHONY: help run test contract lint build check-template bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
@@ -17,10 +17,15 @@ run: ## the whole API on 127.0.0.1:$(PORT): memory store, SMS codes printed here
 test: tests/browser/node_modules ## every test, browser included; starts DynamoDB Local (needs Java 17, Node, chromium)
 	cargo build --workspace --bins
 	scripts/dynamodb-local run bash -c 'cargo test --workspace && npm --prefix tests/browser test'
+	scripts/contract-test
 
 tests/browser/node_modules: tests/browser/package-lock.json
 	npm --prefix tests/browser ci --no-audit --no-fund
 	touch $@
+
+contract: ## schemathesis against the local API and openapi.yaml (pip install schemathesis)
+	cargo build -p local-api
+	scripts/contract-test
 
 build: ## the Lambda bootstraps (cargo lambda + zig), sizes and glibc check
 	cargo lambda build --release --$(ARCH) $(addprefix --bin ,$(FUNCTIONS))

@@ -115,10 +115,20 @@ where
         if request.method == "GET" && request.path == "/" {
             return page();
         }
+        if request.method == "GET" && request.path == "/openapi.yaml" {
+            return openapi();
+        }
         let matched = match routes::find(&request.method, &request.path) {
             Ok(matched) => matched,
             Err(NoMatch::NotFound) => return plain(ApiError::NotFound.into_response()),
-            Err(NoMatch::MethodNotAllowed) => return plain(ApiError::MethodNotAllowed.into_response()),
+            Err(NoMatch::MethodNotAllowed) => {
+                let mut response = plain(ApiError::MethodNotAllowed.into_response());
+                let allow = routes::allowed_methods(&request.path).join(", ");
+                if let Ok(allow) = http::HeaderValue::from_str(&allow) {
+                    response.headers_mut().insert(http::header::ALLOW, allow);
+                }
+                return response;
+            }
         };
         let event = apigw::event(&request, &matched);
         let answer = self.invoke_event(matched.route.function, event).await;
@@ -144,6 +154,15 @@ fn page() -> http::Response<Vec<u8>> {
     let headers = response.headers_mut();
     headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/html; charset=utf-8"));
     headers.insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// The API's OpenAPI document, the contract schemathesis checks.
+const OPENAPI: &str = include_str!("../../openapi.yaml");
+
+fn openapi() -> http::Response<Vec<u8>> {
+    let mut response = http::Response::new(OPENAPI.as_bytes().to_vec());
+    response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/yaml"));
     response
 }
 

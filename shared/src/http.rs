@@ -369,6 +369,18 @@ mod tests {
         assert_eq!(session_token(&request).map(|t| t.expose().to_owned()), Some(token));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_cookie_header_parses_or_yields_no_session(header in "\\PC{0,200}") {
+            if let Ok(value) = HeaderValue::from_str(&header) {
+                let request = http::Request::builder().header(header::COOKIE, value).body(Body::Empty).unwrap();
+                if let Some(token) = session_token(&request) {
+                    proptest::prop_assert!(header.contains(token.expose()));
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_malformed_session_cookie_is_no_session() {
         let request = http::Request::builder().header(header::COOKIE, "sessionid=abc").body(Body::Empty).unwrap();

@@ -14,3 +14,4 @@ pub mod service;
 pub mod sms;
 pub mod startup;
 pub mod store;
+pub mod tls;

@@ -80,6 +80,14 @@ pub fn find(method: &str, path: &str) -> Result<Matched, NoMatch> {
     Err(if path_matched { NoMatch::MethodNotAllowed } else { NoMatch::NotFound })
 }
 
+/// The methods some route serves at `path`, for a 405's `Allow` header.
+pub fn allowed_methods(path: &str) -> Vec<&'static str> {
+    let mut methods: Vec<&'static str> =
+        ROUTES.iter().filter(|route| match_path(route.path, path).is_some()).map(|route| route.method).collect();
+    methods.dedup();
+    methods
+}
+
 fn match_path(template: &str, path: &str) -> Option<Vec<(String, String)>> {
     let mut template_segments = template.split('/');
     let mut path_segments = path.split('/');
@@ -122,6 +130,13 @@ mod tests {
     #[test]
     fn a_known_path_with_another_method_is_not_allowed() {
         assert_eq!(find("PUT", "/session"), Err(NoMatch::MethodNotAllowed));
+    }
+
+    #[test]
+    fn the_allowed_methods_of_a_path_are_its_routes_methods() {
+        assert_eq!(allowed_methods("/session"), vec!["GET", "DELETE"]);
+        assert_eq!(allowed_methods("/register/"), vec!["POST"]);
+        assert!(allowed_methods("/nowhere").is_empty());
     }
 
     #[test]

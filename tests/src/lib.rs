@@ -5,6 +5,7 @@
 pub mod counting;
 pub mod faults;
 pub mod harness;
+pub mod proxy;
 pub mod ronglian;
 pub mod runtime_api;
 

@@ -106,6 +106,7 @@ async fn the_whole_flow_through_the_lambda_runtime_api() {
     let cookie = response["cookies"][0].as_str().unwrap().to_owned();
     assert!(cookie.starts_with("sessionid=") && cookie.contains("HttpOnly; Secure; SameSite=Lax"), "{cookie}");
     let session_cookie = cookie.split(';').next().unwrap().to_owned();
+    let session_token = session_cookie.trim_start_matches("sessionid=").to_owned();
 
     // Session: the cookie comes back in the event's `cookies`.
     let response = call(&session, request("GET", "/session", std::slice::from_ref(&session_cookie), None)).await;
@@ -124,7 +125,7 @@ async fn the_whole_flow_through_the_lambda_runtime_api() {
     for function in [captcha, sms, register, session] {
         logs.push_str(&function.stop().await);
     }
-    for secret in [tests::ronglian::AUTH_TOKEN, code.as_str(), "correct horse", mobile] {
+    for secret in [tests::ronglian::AUTH_TOKEN, code.as_str(), "correct horse", mobile, session_token.as_str()] {
         assert!(!logs.contains(secret), "{secret:?} appears in the logs:\n{logs}");
     }
     assert!(logs.contains("138****8000"), "{logs}");

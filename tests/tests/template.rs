@@ -126,3 +126,11 @@ fn the_table_has_ttl_on_expires_at_and_keeps_user_data() {
     assert_eq!(properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true);
     assert_eq!(properties["SSESpecification"]["SSEEnabled"], true);
 }
+
+#[test]
+fn the_release_profile_unwinds_panics() {
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let release = manifest.split("[profile.release]").nth(1).unwrap();
+    let section = release.split("\n[").next().unwrap();
+    assert!(section.lines().any(|line| line.trim() == r#"panic = "unwind""#), "{section}");
+}

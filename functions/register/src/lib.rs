@@ -103,6 +103,23 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_parse_or_fail_without_panicking(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let _ = parse_form(&body);
+        }
+
+        #[test]
+        fn any_json_object_of_strings_parses_or_names_a_field(
+            fields in proptest::collection::btree_map("[a-z_2]{1,9}", "\\PC{0,30}", 0..8)
+        ) {
+            let body = serde_json::to_vec(&fields).unwrap();
+            if let Err(error) = parse_form(&body) {
+                proptest::prop_assert!(error.key().starts_with("invalid_") || error.key().ends_with("_mismatch") || error.key() == "allow_required");
+            }
+        }
+    }
+
     #[test]
     fn a_body_over_4_kb_is_invalid() {
         let padded = form(json!({"padding": "x".repeat(MAX_BODY_BYTES)}));

@@ -65,21 +65,10 @@ fn json_string(value: &str) -> String {
 }
 
 impl RonglianClient {
-    /// Builds the HTTP client: rustls on ring with the Mozilla roots compiled
-    /// in (no certificate files read at cold start), 2 s to connect, 5 s in
-    /// all, no redirects.
+    /// Builds the HTTP client ([`crate::tls::reqwest_builder`]): 2 s to
+    /// connect, 5 s in all, no redirects.
     pub fn new(config: RonglianConfig) -> Result<Self, reqwest::Error> {
-        let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-        let tls =
-            rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .map(|builder| builder.with_root_certificates(roots).with_no_client_auth());
-        let mut builder = reqwest::Client::builder();
-        match tls {
-            Ok(tls) => builder = builder.tls_backend_preconfigured(tls),
-            // Unreachable: ring supports the default protocol versions.
-            Err(error) => tracing::warn!(error = %error, "using reqwest's default TLS configuration"),
-        }
+        let builder = crate::tls::reqwest_builder();
         let http = builder
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(TOTAL_TIMEOUT)
