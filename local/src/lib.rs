@@ -73,6 +73,7 @@ where
                 cooldown: lifetimes.sms_cooldown,
                 code_ttl: lifetimes.sms_code,
                 limits,
+                allowed_prefixes: config.sms_number_prefixes.clone(),
             },
             register: RegisterService {
                 store: Arc::clone(&store),

@@ -11,6 +11,7 @@ pub const SMS_PER_MOBILE_PER_DAY: &str = "SMS_PER_MOBILE_PER_DAY";
 pub const SMS_PER_IP_PER_HOUR: &str = "SMS_PER_IP_PER_HOUR";
 pub const SMS_PER_MINUTE: &str = "SMS_PER_MINUTE";
 pub const CAPTCHAS_PER_IP_PER_MINUTE: &str = "CAPTCHAS_PER_IP_PER_MINUTE";
+pub const SMS_NUMBER_PREFIXES: &str = "SMS_NUMBER_PREFIXES";
 pub const RONGLIAN_ACCOUNT_SID: &str = "RONGLIAN_ACCOUNT_SID";
 pub const RONGLIAN_AUTH_TOKEN: &str = "RONGLIAN_AUTH_TOKEN";
 pub const RONGLIAN_APP_ID: &str = "RONGLIAN_APP_ID";
@@ -29,6 +30,7 @@ pub const VARIABLES: &[&str] = &[
     SMS_PER_IP_PER_HOUR,
     SMS_PER_MINUTE,
     CAPTCHAS_PER_IP_PER_MINUTE,
+    SMS_NUMBER_PREFIXES,
     RONGLIAN_ACCOUNT_SID,
     RONGLIAN_AUTH_TOKEN,
     RONGLIAN_APP_ID,
@@ -125,8 +127,13 @@ pub struct Config {
     pub table_name: Option<String>,
     pub lifetimes: Lifetimes,
     pub limits: LimitsConfig,
+    /// Only numbers starting with one of these get an SMS.
+    pub sms_number_prefixes: Vec<String>,
     pub ronglian: Option<RonglianConfig>,
 }
+
+/// Every mainland China mobile number: what `Mobile` accepts at all.
+pub const DEFAULT_SMS_NUMBER_PREFIXES: &str = "13,14,15,16,17,18,19";
 
 impl Config {
     /// Reads the process environment.
@@ -166,6 +173,18 @@ impl Config {
             captchas_per_ip_per_minute: count(CAPTCHAS_PER_IP_PER_MINUTE, limit_defaults.captchas_per_ip_per_minute)?,
         };
 
+        let prefixes = get(SMS_NUMBER_PREFIXES).unwrap_or_else(|| DEFAULT_SMS_NUMBER_PREFIXES.to_owned());
+        let sms_number_prefixes: Vec<String> =
+            prefixes.split(',').map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect();
+        let valid_prefix =
+            |p: &String| (1..=11).contains(&p.len()) && p.starts_with('1') && p.bytes().all(|b| b.is_ascii_digit());
+        if sms_number_prefixes.is_empty() || !sms_number_prefixes.iter().all(valid_prefix) {
+            return Err(ConfigError::Invalid {
+                name: SMS_NUMBER_PREFIXES,
+                reason: "expected comma-separated digit prefixes of mobile numbers, such as 13,15,18",
+            });
+        }
+
         let credentials = [RONGLIAN_ACCOUNT_SID, RONGLIAN_AUTH_TOKEN, RONGLIAN_APP_ID, RONGLIAN_TEMPLATE_ID];
         let values: Vec<Option<String>> = credentials.iter().map(|name| get(name)).collect();
         let ronglian =
@@ -202,7 +221,7 @@ impl Config {
                     })
                 }
             };
-        Ok(Self { table_name: get(TABLE_NAME), lifetimes, limits, ronglian })
+        Ok(Self { table_name: get(TABLE_NAME), lifetimes, limits, sms_number_prefixes, ronglian })
     }
 
     /// The table name, which every Lambda needs.
@@ -263,6 +282,15 @@ mod tests {
             config(&[(SMS_PER_IP_PER_HOUR, "0")]),
             Err(ConfigError::Invalid { name: SMS_PER_IP_PER_HOUR, .. })
         ));
+    }
+
+    #[test]
+    fn number_prefixes_default_to_every_mainland_mobile_and_reject_junk() {
+        assert_eq!(config(&[]).unwrap().sms_number_prefixes.len(), 7);
+        assert_eq!(config(&[(SMS_NUMBER_PREFIXES, " 139, 186 ")]).unwrap().sms_number_prefixes, vec!["139", "186"]);
+        for bad in [",", "+86", "23", "13a"] {
+            assert!(config(&[(SMS_NUMBER_PREFIXES, bad)]).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -112,6 +112,7 @@ impl ApiError {
                 B::AllowRequired => outcome(BAD, "allow_required", "Please accept the user agreement"),
             },
             ApiError::Service(error) => match error {
+                S::NumberNotAllowed => outcome(BAD, "mobile_not_allowed", "SMS codes cannot be sent to this number"),
                 S::CaptchaExpired => outcome(BAD, "captcha_expired", "Verification code expired, please refresh"),
                 S::CaptchaIncorrect => outcome(BAD, "captcha_incorrect", "Incorrect verification code"),
                 S::TooFrequent { retry_after } => Outcome {

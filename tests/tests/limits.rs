@@ -104,7 +104,17 @@ async fn a_send_the_provider_failed_is_not_counted<S: Store + 'static>(store: Ar
     assert_limited(&send_from(&h, ALICE, "13900139000").await, "ip_sms_limit");
 }
 
+async fn only_numbers_with_an_allowed_prefix_get_an_sms<S: Store + 'static>(store: Arc<S>) {
+    let h = harness(store, &[("SMS_NUMBER_PREFIXES", "139,186")]);
+    let refused = send_from(&h, ALICE, "13800138000").await;
+    assert_eq!((refused.status, refused.error().as_str()), (400, "mobile_not_allowed"));
+    assert!(h.sender.sent().is_empty());
+    assert_eq!(send_from(&h, ALICE, "13900139000").await.status, 200);
+    assert_eq!(send_from(&h, ALICE, "18600186000").await.status, 200);
+}
+
 on_both_stores!(
+    only_numbers_with_an_allowed_prefix_get_an_sms,
     a_number_gets_at_most_its_daily_count,
     an_ip_gets_at_most_its_hourly_count,
     the_circuit_breaker_caps_sms_per_minute_for_everyone,

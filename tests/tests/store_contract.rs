@@ -219,9 +219,16 @@ mod dynamodb_faults {
 
     #[tokio::test]
     async fn throttling_is_retried_a_bounded_number_of_times_then_unavailable() {
-        let server = FaultServer::start(dynamodb_throttling()).await;
-        let store = store_at(&server.url()).await;
-        assert!(matches!(store.get("k", 0).await, Err(StoreError::Unavailable(_))));
-        assert_eq!(server.hits(), 3, "the SDK's standard retry makes three attempts");
+        let provisioned = tests::faults::Canned {
+            body: r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"Exceeded"}"#
+                .to_owned(),
+            ..dynamodb_throttling()
+        };
+        for canned in [dynamodb_throttling(), provisioned] {
+            let server = FaultServer::start(canned.clone()).await;
+            let store = store_at(&server.url()).await;
+            assert!(matches!(store.get("k", 0).await, Err(StoreError::Unavailable(_))), "{}", canned.body);
+            assert_eq!(server.hits(), 3, "the SDK's standard retry makes three attempts: {}", canned.body);
+        }
     }
 }

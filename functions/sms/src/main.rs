@@ -18,6 +18,7 @@ async fn main() -> Result<(), Error> {
         cooldown: config.lifetimes.sms_cooldown,
         code_ttl: config.lifetimes.sms_code,
         limits: Limits::from(config.limits),
+        allowed_prefixes: config.sms_number_prefixes.clone(),
     };
     lambda_http::run(service_fn(|request| async { Ok::<_, Infallible>(sms::handle(&service, request).await) })).await
 }

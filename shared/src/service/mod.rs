@@ -20,6 +20,8 @@ use crate::store::StoreError;
 /// How a use case can end other than in success.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error("the number is outside the numbers this deployment sends to")]
+    NumberNotAllowed,
     #[error("the captcha has expired or does not exist")]
     CaptchaExpired,
     #[error("the captcha answer is wrong")]

@@ -20,6 +20,8 @@ pub struct SmsService<S, M, C, R> {
     /// Seconds a code stays valid.
     pub code_ttl: i64,
     pub limits: Limits,
+    /// Only numbers starting with one of these get an SMS.
+    pub allowed_prefixes: Vec<String>,
 }
 
 /// The caps one send counts against, in the order of its transaction's
@@ -45,6 +47,9 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
         answer: &CaptchaAnswer,
         client_ip: Option<&str>,
     ) -> Result<(), Error> {
+        if !self.allowed_prefixes.iter().any(|prefix| mobile.as_str().starts_with(prefix.as_str())) {
+            return Err(Error::NumberNotAllowed);
+        }
         let now = self.clock.now();
         let code = SmsCode::generate(&self.random);
         let send_id = random_id(&self.random);
