@@ -163,7 +163,9 @@ async fn route(
 /// (cargo lambda's layout) when set, else the workspace's `target/debug/<name>`.
 pub fn binary(name: &str) -> PathBuf {
     if let Ok(dir) = std::env::var("LAMBDA_BINARIES") {
-        return PathBuf::from(dir).join(name).join("bootstrap");
+        // Relative to the workspace: cargo runs tests from the package's folder.
+        let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        return workspace.join(dir).join(name).join("bootstrap");
     }
     // The test executable lives in target/debug/deps.
     let exe = std::env::current_exe().unwrap();

@@ -33,21 +33,33 @@ pub struct RegisterService<S, C, R> {
 }
 
 impl<S: Store, C: Clock, R: Random + 'static> RegisterService<S, C, R> {
-    /// Creates the user and returns a new session's token. One transaction:
-    /// the code is spent, the username and the number are claimed and the
-    /// session is written, or nothing is.
+    /// Creates the user and returns a new session's token.
+    ///
+    /// First one UpdateItem claims a guess: it counts the attempt, and hands
+    /// back the code, only while the code is live and has guesses left, so
+    /// however many requests race, at most five ever see the code. A wrong
+    /// guess ends there, before any password hashing. A right one is spent in
+    /// one transaction that also claims the username and the number and
+    /// writes the session: all of it happens, or none.
     pub async fn register(&self, user: NewUser) -> Result<SessionToken, Error> {
-        let password_hash = self.hash(user.password.clone()).await?;
         let now = self.clock.now();
-        let token = SessionToken::generate(&*self.random);
         let code_key = keys::sms_code(&user.mobile);
+        let code = self.claim_guess(&code_key, now).await?;
+        let send_id = code.s(keys::SEND_ID)?.to_owned();
+        if !user.sms_code.matches(code.s(keys::CODE)?) {
+            if code.n(keys::ATTEMPTS)? >= MAX_ATTEMPTS {
+                self.destroy(&code_key, &send_id, now).await;
+            }
+            return Err(Error::SmsCodeIncorrect);
+        }
+
+        let password_hash = self.hash(user.password.clone()).await?;
+        let token = SessionToken::generate(&*self.random);
+        let this_code = || Check::eq(keys::SEND_ID, Value::S(send_id.clone()));
         let ops = vec![
             Op::Delete {
                 pk: code_key.clone(),
-                cond: Cond::Live(vec![
-                    Check::eq(keys::CODE, Value::S(user.sms_code.as_str().to_owned())),
-                    Check::lt(keys::ATTEMPTS, MAX_ATTEMPTS),
-                ]),
+                cond: Cond::Live(vec![this_code(), Check::eq(keys::CODE, Value::S(user.sms_code.as_str().to_owned()))]),
             },
             Op::Put {
                 item: Item::new(keys::user(&user.username))
@@ -69,13 +81,52 @@ impl<S: Store, C: Clock, R: Random + 'static> RegisterService<S, C, R> {
                 cond: Cond::NotLive,
             },
         ];
-        match self.store.transact(ops, now).await {
+        let refusal = match self.store.transact(ops, now).await {
             Ok(()) => {
                 tracing::info!(username = %user.username, mobile = %user.mobile, "user registered");
-                Ok(token)
+                return Ok(token);
             }
-            Err(StoreError::Cancelled { reasons }) => Err(self.refusal(&reasons, &user, &code_key, now).await),
+            Err(StoreError::Cancelled { reasons }) => refusal(&reasons),
+            Err(error) => error.into(),
+        };
+        if !matches!(refusal, Error::SmsCodeExpired) {
+            // The right code is not a guess: give the attempt back for the retry.
+            self.give_back_guess(&code_key, &send_id, now).await;
+        }
+        Err(refusal)
+    }
+
+    /// Counts one guess on the live code, if it has guesses left, and returns
+    /// the code as counted.
+    async fn claim_guess(&self, code_key: &str, now: EpochSeconds) -> Result<Item, Error> {
+        let cond = Cond::Live(vec![Check::lt(keys::ATTEMPTS, MAX_ATTEMPTS)]);
+        match self.store.increment(code_key, keys::ATTEMPTS, cond, now).await {
+            Ok(code) => Ok(code),
+            // Missing, expired, or out of guesses: either way this code is done.
+            Err(StoreError::ConditionFailed { .. }) => Err(Error::SmsCodeExpired),
             Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Deletes a code whose guesses are used up; the claim already refuses
+    /// it, so this only tidies up.
+    async fn destroy(&self, code_key: &str, send_id: &str, now: EpochSeconds) {
+        let cond = Cond::Live(vec![Check::eq(keys::SEND_ID, Value::S(send_id.to_owned()))]);
+        if let Err(error) = self.store.delete(code_key, cond, now).await {
+            tracing::warn!(error = %error, "deleting a used-up SMS code failed; it expires by itself");
+        }
+    }
+
+    async fn give_back_guess(&self, code_key: &str, send_id: &str, now: EpochSeconds) {
+        let op = Op::Add {
+            pk: code_key.to_owned(),
+            attribute: keys::ATTEMPTS,
+            by: -1,
+            expires_at: now,
+            cond: Cond::Live(vec![Check::eq(keys::SEND_ID, Value::S(send_id.to_owned()))]),
+        };
+        if let Err(error) = self.store.transact(vec![op], now).await {
+            tracing::warn!(error = %error, "giving back a guess failed");
         }
     }
 
@@ -87,62 +138,19 @@ impl<S: Store, C: Clock, R: Random + 'static> RegisterService<S, C, R> {
             .map_err(Error::internal)?
             .map_err(Error::internal)
     }
+}
 
-    async fn refusal(&self, reasons: &[CancelReason], user: &NewUser, code_key: &str, now: EpochSeconds) -> Error {
-        let failed = |index: usize| match reasons.get(index) {
-            Some(CancelReason::ConditionFailed { current }) => Some(current.as_ref()),
-            _ => None,
-        };
-        if let Some(code) = failed(0) {
-            let Some(code) = code else { return Error::SmsCodeExpired };
-            let attempts = code.n(keys::ATTEMPTS).unwrap_or(MAX_ATTEMPTS);
-            if attempts >= MAX_ATTEMPTS {
-                return Error::SmsCodeExpired;
-            }
-            let stored = code.s(keys::CODE).unwrap_or_default();
-            if !user.sms_code.matches(stored) {
-                return self.count_wrong_guess(code_key, code, now).await;
-            }
-        }
-        if failed(1).is_some() {
-            return Error::UsernameTaken;
-        }
-        if failed(2).is_some() {
-            return Error::MobileTaken;
-        }
-        // The code changed between the transaction and this look (a new SMS,
-        // or a concurrent guess): say so rather than guess at the cause.
-        if failed(0).is_some() {
-            return Error::SmsCodeExpired;
-        }
-        Error::internal(format!("transaction cancelled without a failed condition: {reasons:?}"))
-    }
-
-    /// Counts a wrong guess; the fifth destroys the code.
-    async fn count_wrong_guess(&self, code_key: &str, code: &Item, now: EpochSeconds) -> Error {
-        let send_id = code.s(keys::SEND_ID).unwrap_or_default().to_owned();
-        let same_code = || Check::eq(keys::SEND_ID, Value::S(send_id.clone()));
-        let counted = self
-            .store
-            .increment(
-                code_key,
-                keys::ATTEMPTS,
-                Cond::Live(vec![same_code(), Check::lt(keys::ATTEMPTS, MAX_ATTEMPTS)]),
-                now,
-            )
-            .await;
-        match counted {
-            Ok(updated) if updated.n(keys::ATTEMPTS).unwrap_or(MAX_ATTEMPTS) >= MAX_ATTEMPTS => {
-                // The register transaction already refuses a code at the limit; deleting it just tidies up.
-                if let Err(error) = self.store.delete(code_key, Cond::Live(vec![same_code()]), now).await {
-                    tracing::warn!(error = %error, "deleting a used-up SMS code failed; it expires by itself");
-                }
-                Error::SmsCodeIncorrect
-            }
-            Ok(_) => Error::SmsCodeIncorrect,
-            // Spent, replaced or used up meanwhile.
-            Err(StoreError::ConditionFailed { .. }) => Error::SmsCodeIncorrect,
-            Err(error) => error.into(),
-        }
+/// Why the transaction was refused, by the first write whose condition failed.
+fn refusal(reasons: &[CancelReason]) -> Error {
+    let failed = |index: usize| matches!(reasons.get(index), Some(CancelReason::ConditionFailed { .. }));
+    if failed(0) {
+        // Spent by a concurrent request with the same right code, or replaced by a new SMS.
+        Error::SmsCodeExpired
+    } else if failed(1) {
+        Error::UsernameTaken
+    } else if failed(2) {
+        Error::MobileTaken
+    } else {
+        Error::internal("the register transaction was cancelled without a failed condition")
     }
 }

@@ -15,6 +15,9 @@ use std::time::Duration;
 /// How often a transaction that lost a race with another one (DynamoDB's
 /// `TransactionConflict`) is tried again before the store counts as unavailable.
 const CONFLICT_RETRIES: u32 = 4;
+/// Conflict retries stop once this much time has gone, whatever is left of
+/// [`CONFLICT_RETRIES`], so they never stretch a request past its budget.
+const CONFLICT_BUDGET: Duration = Duration::from_secs(1);
 
 /// The table on DynamoDB, through a client built once per cold start.
 #[derive(Debug, Clone)]
@@ -267,6 +270,7 @@ impl Store for DynamoStore {
     async fn transact(&self, ops: Vec<Op>, now: EpochSeconds) -> Result<(), StoreError> {
         let items = ops.iter().map(|op| self.transact_item(op, now)).collect::<Result<Vec<_>, _>>()?;
         let mut attempt = 0;
+        let started = std::time::Instant::now();
         loop {
             let result = self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
             let error = match result {
@@ -299,7 +303,7 @@ impl Store for DynamoStore {
             if decided || !conflict {
                 return Err(StoreError::Cancelled { reasons });
             }
-            if attempt == CONFLICT_RETRIES {
+            if attempt == CONFLICT_RETRIES || started.elapsed() > CONFLICT_BUDGET {
                 return Err(StoreError::unavailable(error));
             }
             attempt += 1;

@@ -28,8 +28,24 @@ pub enum Value {
 }
 
 /// One item: its attributes by name, `pk` among them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` shows the kind of key (`smscode#…`) and the attribute names, never
+/// a value: items hold codes, answers, hashes and phone numbers, and a
+/// `Debug` can end up in a log line.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Item(BTreeMap<String, Value>);
+
+/// The kind part of a key, `smscode` of `smscode#13800138000`: safe to log.
+pub fn key_kind(pk: &str) -> &str {
+    pk.split('#').next().unwrap_or_default()
+}
+
+impl std::fmt::Debug for Item {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.0.keys().map(String::as_str).filter(|name| *name != PK).collect();
+        write!(f, "Item({}#…, {names:?})", key_kind(self.pk()))
+    }
+}
 
 impl Item {
     pub fn new(pk: impl Into<String>) -> Self {
@@ -236,7 +252,7 @@ pub enum StoreError {
     #[error("the store rejected the request")]
     Rejected(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A stored item lacks an attribute or has it with the wrong type.
-    #[error("item {pk} has no valid `{attribute}`")]
+    #[error("a {}# item has no valid `{attribute}`", key_kind(.pk))]
     Malformed { pk: String, attribute: String },
 }
 
@@ -363,5 +379,24 @@ impl Store for AnyStore {
 
     async fn transact(&self, ops: Vec<Op>, now: EpochSeconds) -> Result<(), StoreError> {
         delegate!(self, store => store.transact(ops, now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_shows_no_value_and_no_full_key() {
+        let item = Item::new("smscode#13800138000").with_s("code", "123456").expiring_at(99);
+        let shown = format!("{item:?} {:?}", CancelReason::ConditionFailed { current: Some(item.clone()) });
+        assert!(!shown.contains("123456") && !shown.contains("13800138000"), "{shown}");
+        assert!(shown.contains("smscode#") && shown.contains("code"), "{shown}");
+    }
+
+    #[test]
+    fn a_malformed_item_error_names_the_kind_not_the_key() {
+        let error = Item::new("mobile#13800138000").s("username").unwrap_err();
+        assert_eq!(error.to_string(), "a mobile# item has no valid `username`");
     }
 }
