@@ -3,7 +3,6 @@
 
 use crate::{dynamo_client, memory_store};
 use local_api::LocalApi;
-use local_api::apigw::HttpRequest;
 use serde_json::Value;
 use shared::clock::{Clock, ManualClock};
 use shared::config::Config;
@@ -90,23 +89,8 @@ impl<S: Store + 'static, M: SmsSender + 'static> Harness<S, M> {
         cookie: Option<&str>,
         body: Option<&Value>,
     ) -> TestResponse {
-        let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
-        let mut headers = vec![("user-agent".to_owned(), "harness".to_owned())];
-        if let Some(token) = cookie {
-            headers.push(("cookie".to_owned(), format!("sessionid={token}")));
-        }
-        let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-        if !body.is_empty() {
-            headers.push(("content-type".to_owned(), "application/json".to_owned()));
-        }
-        let request = HttpRequest {
-            method: method.to_owned(),
-            path: path.to_owned(),
-            query: query.to_owned(),
-            headers,
-            body,
-            source_ip,
-        };
+        let cookie = cookie.map(|token| format!("sessionid={token}"));
+        let request = crate::events::request(method, uri, cookie.as_deref(), body, source_ip);
         let response = self.api.handle_http(request).await;
         let (parts, body) = response.into_parts();
         TestResponse { status: parts.status.as_u16(), headers: parts.headers, body }

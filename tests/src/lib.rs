@@ -3,6 +3,7 @@
 //! server, and helpers to run one case on both stores.
 
 pub mod counting;
+pub mod events;
 pub mod faults;
 pub mod harness;
 pub mod proxy;

@@ -4,33 +4,17 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use local_api::apigw::{HttpRequest, event};
 use serde_json::{Value, json};
 use shared::clock::{Clock, SystemClock};
 use shared::domain::CaptchaId;
-use shared::routes;
 use shared::service::keys;
 use shared::store::Store;
-use std::net::{IpAddr, Ipv4Addr};
 use tests::ronglian::RonglianServer;
 use tests::runtime_api::{Function, Outcome};
 
 fn request(method: &str, uri: &str, cookies: &[String], body: Option<Value>) -> Value {
-    let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
-    let mut headers = vec![("user-agent".to_owned(), "e2e".to_owned())];
-    if !cookies.is_empty() {
-        headers.push(("cookie".to_owned(), cookies.join("; ")));
-    }
-    let request = HttpRequest {
-        method: method.to_owned(),
-        path: path.to_owned(),
-        query: query.to_owned(),
-        headers,
-        body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
-        source_ip: IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7)),
-    };
-    let matched = routes::find(method, path).unwrap();
-    event(&request, &matched)
+    let cookie = (!cookies.is_empty()).then(|| cookies.join("; "));
+    tests::events::v2(method, uri, cookie.as_deref(), body.as_ref())
 }
 
 async fn call(function: &Function, event: Value) -> Value {
