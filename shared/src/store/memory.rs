@@ -95,6 +95,14 @@ impl Store for MemoryStore {
             return Err(StoreError::Rejected(Box::new(DuplicateKey(op.pk().to_owned()))));
         }
         let mut items = self.items();
+        // DynamoDB refuses to ADD to a string; so does this store, before writing anything.
+        for op in &ops {
+            if let Op::Add { pk, attribute, .. } = op
+                && let Some(Value::S(_)) = items.get(pk).and_then(|item| item.get(attribute))
+            {
+                return Err(StoreError::Malformed { pk: pk.clone(), attribute: (*attribute).to_owned() });
+            }
+        }
         let reasons: Vec<CancelReason> = ops
             .iter()
             .map(|op| {
