@@ -172,11 +172,31 @@ pub fn binary(name: &str) -> PathBuf {
     exe.parent().and_then(|deps| deps.parent()).unwrap().join(name)
 }
 
-/// A function process started as Lambda starts it.
+/// A function process started as Lambda starts it. Its stdout and stderr
+/// are drained as it runs (a full pipe would block its logging).
 pub struct Function {
     pub api: RuntimeApi,
     pub child: Child,
     pub started: Instant,
+    output: Arc<Mutex<Vec<u8>>>,
+    readers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+fn drain(
+    stream: Option<impl tokio::io::AsyncRead + Unpin + Send + 'static>,
+    into: Arc<Mutex<Vec<u8>>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let Some(mut stream) = stream else { return };
+        let mut buffer = [0u8; 8192];
+        while let Ok(read) = stream.read(&mut buffer).await {
+            if read == 0 {
+                break;
+            }
+            into.lock().unwrap().extend_from_slice(&buffer[..read]);
+        }
+    })
 }
 
 impl Function {
@@ -207,8 +227,11 @@ impl Function {
             command.env(key, value);
         }
         let started = Instant::now();
-        let child = command.spawn().unwrap();
-        Self { api, child, started }
+        let mut child = command.spawn().unwrap();
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let readers =
+            vec![drain(child.stdout.take(), Arc::clone(&output)), drain(child.stderr.take(), Arc::clone(&output))];
+        Self { api, child, started, output, readers }
     }
 
     /// Waits until the function asks for its first invocation.
@@ -225,7 +248,10 @@ impl Function {
     /// Stops the process and returns what it wrote to stdout and stderr.
     pub async fn stop(mut self) -> String {
         let _ = self.child.start_kill();
-        let output = self.child.wait_with_output().await.unwrap();
-        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+        let _ = self.child.wait().await;
+        for reader in self.readers.drain(..) {
+            let _ = reader.await;
+        }
+        String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
     }
 }
