@@ -3,13 +3,10 @@
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper_util::rt::TokioIo;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::net::TcpListener;
 
 /// A canned answer: status, body and how long to wait before sending it.
 #[derive(Debug, Clone)]
@@ -31,36 +28,22 @@ pub struct FaultServer {
 
 impl FaultServer {
     pub async fn start(canned: Canned) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let hits = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&hits);
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
-                let (canned, counter) = (canned.clone(), Arc::clone(&counter));
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |_request| {
-                        let canned = canned.clone();
-                        counter.fetch_add(1, Ordering::SeqCst);
-                        async move {
-                            tokio::time::sleep(canned.delay).await;
-                            let mut response = http::Response::builder()
-                                .status(canned.status)
-                                .header("content-type", canned.content_type);
-                            if let Some(location) = &canned.location {
-                                response = response.header("location", location);
-                            }
-                            let response = response.body(Full::new(Bytes::from(canned.body))).unwrap();
-                            Ok::<_, Infallible>(response)
-                        }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
+        let (addr, task) = crate::loopback::serve(move |_request| {
+            let canned = canned.clone();
+            counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                tokio::time::sleep(canned.delay).await;
+                let mut response =
+                    http::Response::builder().status(canned.status).header("content-type", canned.content_type);
+                if let Some(location) = &canned.location {
+                    response = response.header("location", location);
+                }
+                response.body(Full::new(Bytes::from(canned.body))).unwrap()
             }
-        });
+        })
+        .await;
         Self { addr, hits, task }
     }
 

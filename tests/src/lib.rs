@@ -6,6 +6,7 @@ pub mod counting;
 pub mod events;
 pub mod faults;
 pub mod harness;
+pub mod loopback;
 pub mod proxy;
 pub mod ronglian;
 pub mod runtime_api;

@@ -4,13 +4,10 @@
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::net::TcpListener;
 
 /// What to do to a picked request.
 #[derive(Debug, Clone, Copy)]
@@ -32,69 +29,54 @@ pub struct FaultProxy {
 
 impl FaultProxy {
     pub async fn start(upstream: String, fault: Fault, pick: Picker) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let injected = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&injected);
         let http = shared::tls::reqwest_builder().build().unwrap();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
-                let (upstream, pick, counter, http) =
-                    (upstream.clone(), Arc::clone(&pick), Arc::clone(&counter), http.clone());
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
-                        let (upstream, pick, counter, http) =
-                            (upstream.clone(), Arc::clone(&pick), Arc::clone(&counter), http.clone());
-                        async move {
-                            let (parts, body) = request.into_parts();
-                            let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-                            let target =
-                                parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
-                            let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
-                            if pick(&operation, &String::from_utf8_lossy(&body)) {
-                                counter.fetch_add(1, Ordering::SeqCst);
-                                match fault {
-                                    Fault::Throttle => {
-                                        let canned = crate::faults::dynamodb_throttling();
-                                        let response = http::Response::builder()
-                                            .status(canned.status)
-                                            .header("content-type", canned.content_type)
-                                            .body(Full::new(Bytes::from(canned.body)))
-                                            .unwrap();
-                                        return Ok::<_, Infallible>(response);
-                                    }
-                                    Fault::Delay(delay) => tokio::time::sleep(delay).await,
-                                }
-                            }
-                            let mut forward = http.post(&upstream).body(body);
-                            for (name, value) in &parts.headers {
-                                if name != http::header::HOST && name != http::header::CONTENT_LENGTH {
-                                    forward = forward.header(name, value);
-                                }
-                            }
-                            let response = match forward.send().await {
-                                Ok(answer) => {
-                                    let status = answer.status().as_u16();
-                                    let content_type = answer.headers().get("content-type").cloned();
-                                    let bytes = answer.bytes().await.unwrap_or_default();
-                                    let mut response = http::Response::builder().status(status);
-                                    if let Some(content_type) = content_type {
-                                        response = response.header("content-type", content_type);
-                                    }
-                                    response.body(Full::new(bytes)).unwrap()
-                                }
-                                Err(_) => http::Response::builder().status(502).body(Full::new(Bytes::new())).unwrap(),
-                            };
-                            Ok::<_, Infallible>(response)
+        let (addr, task) = crate::loopback::serve(move |request: http::Request<hyper::body::Incoming>| {
+            let (upstream, pick, counter, http) =
+                (upstream.clone(), Arc::clone(&pick), Arc::clone(&counter), http.clone());
+            async move {
+                let (parts, body) = request.into_parts();
+                let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
+                let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
+                if pick(&operation, &String::from_utf8_lossy(&body)) {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    match fault {
+                        Fault::Throttle => {
+                            let canned = crate::faults::dynamodb_throttling();
+                            let response = http::Response::builder()
+                                .status(canned.status)
+                                .header("content-type", canned.content_type)
+                                .body(Full::new(Bytes::from(canned.body)))
+                                .unwrap();
+                            return response;
                         }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
+                        Fault::Delay(delay) => tokio::time::sleep(delay).await,
+                    }
+                }
+                let mut forward = http.post(&upstream).body(body);
+                for (name, value) in &parts.headers {
+                    if name != http::header::HOST && name != http::header::CONTENT_LENGTH {
+                        forward = forward.header(name, value);
+                    }
+                }
+                match forward.send().await {
+                    Ok(answer) => {
+                        let status = answer.status().as_u16();
+                        let content_type = answer.headers().get("content-type").cloned();
+                        let bytes = answer.bytes().await.unwrap_or_default();
+                        let mut response = http::Response::builder().status(status);
+                        if let Some(content_type) = content_type {
+                            response = response.header("content-type", content_type);
+                        }
+                        response.body(Full::new(bytes)).unwrap()
+                    }
+                    Err(_) => http::Response::builder().status(502).body(Full::new(Bytes::new())).unwrap(),
+                }
             }
-        });
+        })
+        .await;
         Self { addr, injected, task }
     }
 

@@ -8,16 +8,13 @@ use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use md5::{Digest, Md5};
 use serde_json::{Value, json};
 use shared::config::{RonglianConfig, Secret};
 use shared::sms::beijing_timestamp;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::net::TcpListener;
 
 pub const ACCOUNT_SID: &str = "8a216da878005a0000d30a4ed04f10a1";
 pub const AUTH_TOKEN: &str = "f3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8";
@@ -62,26 +59,12 @@ pub struct RonglianServer {
 
 impl RonglianServer {
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let mode = Arc::new(Mutex::new(Mode::Normal));
         let state = Arc::new(Mutex::new(State::default()));
-        let (task_mode, task_state) = (Arc::clone(&mode), Arc::clone(&state));
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
-                let (mode, state) = (Arc::clone(&task_mode), Arc::clone(&task_state));
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request| {
-                        let (mode, state) = (Arc::clone(&mode), Arc::clone(&state));
-                        async move { Ok::<_, Infallible>(answer(request, mode, state).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        let (served_mode, served_state) = (Arc::clone(&mode), Arc::clone(&state));
+        let (addr, task) =
+            crate::loopback::serve(move |request| answer(request, Arc::clone(&served_mode), Arc::clone(&served_state)))
+                .await;
         Self { addr, mode, state, task }
     }
 

@@ -4,16 +4,13 @@
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, oneshot};
 
@@ -49,27 +46,12 @@ pub struct RuntimeApi {
 
 impl RuntimeApi {
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let (queue, receiver) = mpsc::channel::<Pending>(64);
         let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
         let shared = Arc::new(Mutex::new(Shared::default()));
-        let task_shared = Arc::clone(&shared);
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
-                let (receiver, shared) = (Arc::clone(&receiver), Arc::clone(&task_shared));
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request| {
-                        let (receiver, shared) = (Arc::clone(&receiver), Arc::clone(&shared));
-                        async move { Ok::<_, Infallible>(route(request, receiver, shared).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        let served = Arc::clone(&shared);
+        let (addr, task) =
+            crate::loopback::serve(move |request| route(request, Arc::clone(&receiver), Arc::clone(&served))).await;
         Self { addr, queue, shared, counter: Mutex::new(0), task }
     }
 
