@@ -19,6 +19,17 @@ pub struct Canned {
     pub location: Option<String>,
 }
 
+impl Canned {
+    /// The answer itself, without the delay.
+    pub fn reply(&self) -> crate::loopback::Reply {
+        let mut response = http::Response::builder().status(self.status).header("content-type", self.content_type);
+        if let Some(location) = &self.location {
+            response = response.header("location", location);
+        }
+        response.body(Full::new(Bytes::from(self.body.clone()))).unwrap()
+    }
+}
+
 /// A running fault server; counts the requests it got.
 pub struct FaultServer {
     pub addr: SocketAddr,
@@ -35,12 +46,7 @@ impl FaultServer {
             counter.fetch_add(1, Ordering::SeqCst);
             async move {
                 tokio::time::sleep(canned.delay).await;
-                let mut response =
-                    http::Response::builder().status(canned.status).header("content-type", canned.content_type);
-                if let Some(location) = &canned.location {
-                    response = response.header("location", location);
-                }
-                response.body(Full::new(Bytes::from(canned.body))).unwrap()
+                canned.reply()
             }
         })
         .await;

@@ -43,15 +43,7 @@ impl FaultProxy {
                 if pick(&operation, &String::from_utf8_lossy(&body)) {
                     counter.fetch_add(1, Ordering::SeqCst);
                     match fault {
-                        Fault::Throttle => {
-                            let canned = crate::faults::dynamodb_throttling();
-                            let response = http::Response::builder()
-                                .status(canned.status)
-                                .header("content-type", canned.content_type)
-                                .body(Full::new(Bytes::from(canned.body)))
-                                .unwrap();
-                            return response;
-                        }
+                        Fault::Throttle => return crate::faults::dynamodb_throttling().reply(),
                         Fault::Delay(delay) => tokio::time::sleep(delay).await,
                     }
                 }

@@ -149,9 +149,13 @@ pub fn binary(name: &str) -> PathBuf {
         let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         return workspace.join(dir).join(name).join("bootstrap");
     }
-    // The test executable lives in target/debug/deps.
+    // Test executables live in target/debug/deps, binaries (the bench) in target/<profile>.
     let exe = std::env::current_exe().unwrap();
-    exe.parent().and_then(|deps| deps.parent()).unwrap().join(name)
+    let mut dir = exe.parent().unwrap();
+    if dir.ends_with("deps") {
+        dir = dir.parent().unwrap();
+    }
+    dir.join(name)
 }
 
 /// A function process started as Lambda starts it. Its stdout and stderr

@@ -334,6 +334,20 @@ async fn failure_path_calls(report: &mut Report) {
     .unwrap();
 }
 
+/// Invokes `function` with each event in turn, checking every status;
+/// returns p50 and p99 of the round trips through the Runtime API.
+async fn invoke_all(function: &Function, events: Vec<Value>, status: u16) -> (Duration, Duration) {
+    let mut samples = Vec::with_capacity(events.len());
+    for event in events {
+        let t = Instant::now();
+        let outcome = function.api.invoke(event).await;
+        samples.push(t.elapsed());
+        assert!(matches!(outcome, Outcome::Response(ref r) if r["statusCode"] == status), "{outcome:?}");
+    }
+    let (p50, _, p99) = summary(&mut samples);
+    (p50, p99)
+}
+
 async fn runtime_warm(report: &mut Report, n: usize) {
     let store = tests::dynamo_store().await;
     // One client address sends every request: lift its captcha cap.
@@ -349,39 +363,21 @@ async fn runtime_warm(report: &mut Report, n: usize) {
     .unwrap();
     writeln!(report, "| route: outcome | p50 | p99 |\n| --- | --- | --- |").unwrap();
     let captcha = Function::start("captcha", &env).await;
-    let mut samples = Vec::new();
-    for _ in 0..n {
-        let e = event("GET", &format!("/image_codes/{}/", uuid()), None, None);
-        let t = Instant::now();
-        let outcome = captcha.api.invoke(e).await;
-        samples.push(t.elapsed());
-        assert!(matches!(outcome, Outcome::Response(ref r) if r["statusCode"] == 200));
-    }
-    let (p50, _, p99) = summary(&mut samples);
+    let events = (0..n).map(|_| event("GET", &format!("/image_codes/{}/", uuid()), None, None)).collect();
+    let (p50, p99) = invoke_all(&captcha, events, 200).await;
     writeln!(report, "| captcha: 200 | {} | {} |", micros(p50), micros(p99)).unwrap();
     let session = Function::start("session", &env).await;
-    let mut samples = Vec::new();
-    for _ in 0..n {
-        let e = event("GET", "/session", Some(&"A".repeat(43)), None);
-        let t = Instant::now();
-        let outcome = session.api.invoke(e).await;
-        samples.push(t.elapsed());
-        assert!(matches!(outcome, Outcome::Response(ref r) if r["statusCode"] == 401));
-    }
-    let (p50, _, p99) = summary(&mut samples);
+    let events = (0..n).map(|_| event("GET", "/session", Some(&"A".repeat(43)), None)).collect();
+    let (p50, p99) = invoke_all(&session, events, 401).await;
     writeln!(report, "| session: 401 (GetItem, unknown token) | {} | {} |", micros(p50), micros(p99)).unwrap();
     let register = Function::start("register", &env).await;
-    let mut samples = Vec::new();
+    let mut events = Vec::with_capacity(n);
     for i in 0..n {
         let number = mobile(5 * n + i);
         seed_code(&store, &number, "123456").await;
-        let e = event("POST", "/register/", None, Some(&form(&format!("warm_{i:05}"), &number, "123456")));
-        let t = Instant::now();
-        let outcome = register.api.invoke(e).await;
-        samples.push(t.elapsed());
-        assert!(matches!(outcome, Outcome::Response(ref r) if r["statusCode"] == 200), "{outcome:?}");
+        events.push(event("POST", "/register/", None, Some(&form(&format!("warm_{i:05}"), &number, "123456"))));
     }
-    let (p50, _, p99) = summary(&mut samples);
+    let (p50, p99) = invoke_all(&register, events, 200).await;
     writeln!(report, "| register: 200 (claim, Argon2id, transaction) | {} | {} |", micros(p50), micros(p99)).unwrap();
     register.stop().await;
     let captcha_rss = captcha.child.id().and_then(rss_peak_kib).unwrap_or(0);
