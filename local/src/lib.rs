@@ -3,31 +3,26 @@
 //! and answered through lambda_http's own response conversion, as in AWS.
 
 pub mod apigw;
+mod server;
+
+pub use server::serve;
 
 use apigw::HttpRequest;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use lambda_http::request::LambdaRequest;
 use lambda_http::tower::Service;
 use lambda_http::{Adapter, Body, Context, LambdaEvent, Request, Response, service_fn};
 use serde_json::Value;
 use shared::clock::Clock;
+use shared::code_key::CodeKey;
 use shared::config::Config;
-use shared::http::{ApiError, BadRequest};
-use shared::password::PasswordHasher;
+use shared::http::ApiError;
 use shared::random::Random;
 use shared::routes::{self, Function, NoMatch};
-use shared::service::{CaptchaService, Limits, RegisterService, SessionService, SmsService};
+use shared::service::{CaptchaService, RegisterService, SessionService, SmsService};
 use shared::sms::SmsSender;
 use shared::store::Store;
 use std::convert::Infallible;
 use std::sync::Arc;
-use tokio::net::TcpListener;
-
-/// The largest request body the local server reads.
-const MAX_BODY: usize = 64 * 1024;
 
 /// Every function's service over one store, sender, clock and randomness.
 #[derive(Debug)]
@@ -56,33 +51,20 @@ where
 {
     /// Wires every service as the Lambdas do, with `config`'s lifetimes and limits.
     pub fn new(store: Arc<S>, sender: Arc<M>, clock: Arc<C>, random: Arc<R>, config: &Config) -> Self {
-        let (lifetimes, limits) = (config.lifetimes, Limits::from(config.limits));
+        // Without SMS_CODE_KEY the codes need only outlive this process.
+        let code_key = CodeKey::from_config(config).unwrap_or_else(|_| CodeKey::random(&*random));
         Self {
-            captcha: CaptchaService {
-                store: Arc::clone(&store),
-                clock: Arc::clone(&clock),
-                random: Arc::clone(&random),
-                ttl: lifetimes.captcha,
-                limit: limits.captchas_per_ip,
-            },
-            sms: SmsService {
-                store: Arc::clone(&store),
+            captcha: CaptchaService::new(config, Arc::clone(&store), Arc::clone(&clock), Arc::clone(&random)),
+            sms: SmsService::new(
+                config,
+                Arc::clone(&store),
                 sender,
-                clock: Arc::clone(&clock),
-                random: Arc::clone(&random),
-                cooldown: lifetimes.sms_cooldown,
-                code_ttl: lifetimes.sms_code,
-                limits,
-                allowed_prefixes: config.sms_number_prefixes.clone(),
-            },
-            register: RegisterService {
-                store: Arc::clone(&store),
-                clock: Arc::clone(&clock),
-                random,
-                hasher: PasswordHasher::owasp(),
-                session_ttl: lifetimes.session,
-            },
-            session: SessionService { store, clock },
+                Arc::clone(&clock),
+                Arc::clone(&random),
+                code_key.clone(),
+            ),
+            register: RegisterService::new(config, Arc::clone(&store), Arc::clone(&clock), random, code_key),
+            session: SessionService::new(config, store, clock),
         }
     }
 
@@ -168,56 +150,10 @@ fn openapi() -> http::Response<Vec<u8>> {
 }
 
 /// A handler response as plain HTTP, for answers given before any handler runs.
-fn plain(response: Response<Body>) -> http::Response<Vec<u8>> {
+pub(crate) fn plain(response: Response<Body>) -> http::Response<Vec<u8>> {
     response.map(|body| match body {
         Body::Text(text) => text.into_bytes(),
         Body::Binary(bytes) => bytes,
         _ => Vec::new(),
     })
-}
-
-/// Serves `api` on `listener` until the task is dropped.
-pub async fn serve<S, M, C, R>(listener: TcpListener, api: Arc<LocalApi<S, M, C, R>>) -> std::io::Result<()>
-where
-    S: Store + 'static,
-    M: SmsSender + 'static,
-    C: Clock + 'static,
-    R: Random + 'static,
-{
-    loop {
-        let (stream, peer) = listener.accept().await?;
-        let api = Arc::clone(&api);
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-                let api = Arc::clone(&api);
-                async move {
-                    let (parts, body) = request.into_parts();
-                    let response = match Limited::new(body, MAX_BODY).collect().await {
-                        Ok(body) => {
-                            let request = HttpRequest {
-                                method: parts.method.to_string(),
-                                path: parts.uri.path().to_owned(),
-                                query: parts.uri.query().unwrap_or_default().to_owned(),
-                                headers: parts
-                                    .headers
-                                    .iter()
-                                    .filter_map(|(n, v)| Some((n.to_string(), v.to_str().ok()?.to_owned())))
-                                    .collect(),
-                                body: body.to_bytes().to_vec(),
-                                source_ip: peer.ip(),
-                            };
-                            api.handle_http(request).await
-                        }
-                        Err(_) => plain(ApiError::BadRequest(BadRequest::InvalidBody).into_response()),
-                    };
-                    Ok::<_, Infallible>(response.map(|body| Full::new(Bytes::from(body))))
-                }
-            });
-            if let Err(error) =
-                hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await
-            {
-                tracing::debug!(error = %error, "connection ended with an error");
-            }
-        });
-    }
 }

@@ -1,6 +1,6 @@
 //! Configuration, read once per cold start from the environment.
 
-use std::fmt;
+use secrecy::SecretString;
 
 pub const TABLE_NAME: &str = "TABLE_NAME";
 pub const CAPTCHA_TTL_SECONDS: &str = "CAPTCHA_TTL_SECONDS";
@@ -12,6 +12,9 @@ pub const SMS_PER_IP_PER_HOUR: &str = "SMS_PER_IP_PER_HOUR";
 pub const SMS_PER_MINUTE: &str = "SMS_PER_MINUTE";
 pub const CAPTCHAS_PER_IP_PER_MINUTE: &str = "CAPTCHAS_PER_IP_PER_MINUTE";
 pub const SMS_NUMBER_PREFIXES: &str = "SMS_NUMBER_PREFIXES";
+pub const CAPTCHA_FAILURES_PER_IP_PER_HOUR: &str = "CAPTCHA_FAILURES_PER_IP_PER_HOUR";
+pub const SMS_CODE_FAILURES_PER_IP_PER_HOUR: &str = "SMS_CODE_FAILURES_PER_IP_PER_HOUR";
+pub const SMS_CODE_KEY: &str = "SMS_CODE_KEY";
 pub const RONGLIAN_ACCOUNT_SID: &str = "RONGLIAN_ACCOUNT_SID";
 pub const RONGLIAN_AUTH_TOKEN: &str = "RONGLIAN_AUTH_TOKEN";
 pub const RONGLIAN_APP_ID: &str = "RONGLIAN_APP_ID";
@@ -31,6 +34,9 @@ pub const VARIABLES: &[&str] = &[
     SMS_PER_MINUTE,
     CAPTCHAS_PER_IP_PER_MINUTE,
     SMS_NUMBER_PREFIXES,
+    CAPTCHA_FAILURES_PER_IP_PER_HOUR,
+    SMS_CODE_FAILURES_PER_IP_PER_HOUR,
+    SMS_CODE_KEY,
     RONGLIAN_ACCOUNT_SID,
     RONGLIAN_AUTH_TOKEN,
     RONGLIAN_APP_ID,
@@ -77,6 +83,10 @@ pub struct LimitsConfig {
     /// The circuit breaker: SMS per minute for the whole deployment.
     pub sms_per_minute: i64,
     pub captchas_per_ip_per_minute: i64,
+    /// Wrong or unknown captcha answers per client per hour.
+    pub captcha_failures_per_ip_per_hour: i64,
+    /// Wrong SMS-code guesses per client per hour.
+    pub sms_code_failures_per_ip_per_hour: i64,
 }
 
 impl Default for LimitsConfig {
@@ -86,35 +96,17 @@ impl Default for LimitsConfig {
             sms_per_ip_per_hour: 20,
             sms_per_minute: 300,
             captchas_per_ip_per_minute: 60,
+            captcha_failures_per_ip_per_hour: 30,
+            sms_code_failures_per_ip_per_hour: 30,
         }
     }
 }
 
-/// A secret string whose `Debug` prints nothing of it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
-
 /// Credentials and template of a Ronglian Cloud account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RonglianConfig {
     pub account_sid: String,
-    pub auth_token: Secret,
+    pub auth_token: SecretString,
     pub app_id: String,
     pub template_id: String,
     pub base_url: String,
@@ -122,7 +114,7 @@ pub struct RonglianConfig {
 
 /// The whole configuration. `table_name` is `None` only where a store other
 /// than DynamoDB may be used (the local API).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Config {
     pub table_name: Option<String>,
     pub lifetimes: Lifetimes,
@@ -130,6 +122,8 @@ pub struct Config {
     /// Only numbers starting with one of these get an SMS.
     pub sms_number_prefixes: Vec<String>,
     pub ronglian: Option<RonglianConfig>,
+    /// The key SMS codes are stored under (HMAC-SHA256), at least 32 bytes.
+    pub sms_code_key: Option<SecretString>,
 }
 
 /// Every mainland China mobile number: what `Mobile` accepts at all.
@@ -171,6 +165,24 @@ impl Config {
             sms_per_ip_per_hour: count(SMS_PER_IP_PER_HOUR, limit_defaults.sms_per_ip_per_hour)?,
             sms_per_minute: count(SMS_PER_MINUTE, limit_defaults.sms_per_minute)?,
             captchas_per_ip_per_minute: count(CAPTCHAS_PER_IP_PER_MINUTE, limit_defaults.captchas_per_ip_per_minute)?,
+            captcha_failures_per_ip_per_hour: count(
+                CAPTCHA_FAILURES_PER_IP_PER_HOUR,
+                limit_defaults.captcha_failures_per_ip_per_hour,
+            )?,
+            sms_code_failures_per_ip_per_hour: count(
+                SMS_CODE_FAILURES_PER_IP_PER_HOUR,
+                limit_defaults.sms_code_failures_per_ip_per_hour,
+            )?,
+        };
+        let sms_code_key = match get(SMS_CODE_KEY) {
+            Some(key) if key.len() >= 32 => Some(SecretString::from(key)),
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: SMS_CODE_KEY,
+                    reason: "expected at least 32 characters of random text",
+                });
+            }
+            None => None,
         };
 
         let prefixes = get(SMS_NUMBER_PREFIXES).unwrap_or_else(|| DEFAULT_SMS_NUMBER_PREFIXES.to_owned());
@@ -206,22 +218,27 @@ impl Config {
                         });
                     }
                     let base_url = get(RONGLIAN_BASE_URL).unwrap_or_else(|| RONGLIAN_DEFAULT_BASE_URL.to_owned());
-                    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+                    if !(base_url.starts_with("https://") || is_loopback_http(&base_url)) {
                         return Err(ConfigError::Invalid {
                             name: RONGLIAN_BASE_URL,
-                            reason: "expected an http(s) URL",
+                            reason: "expected an https URL (plain http only on loopback, for tests)",
                         });
                     }
                     Some(RonglianConfig {
                         account_sid,
-                        auth_token: Secret::new(auth_token),
+                        auth_token: SecretString::from(auth_token),
                         app_id,
                         template_id,
                         base_url: base_url.trim_end_matches('/').to_owned(),
                     })
                 }
             };
-        Ok(Self { table_name: get(TABLE_NAME), lifetimes, limits, sms_number_prefixes, ronglian })
+        Ok(Self { table_name: get(TABLE_NAME), lifetimes, limits, sms_number_prefixes, ronglian, sms_code_key })
+    }
+
+    /// The SMS code key, which the functions that store or check codes need.
+    pub fn require_sms_code_key(&self) -> Result<&SecretString, ConfigError> {
+        self.sms_code_key.as_ref().ok_or(ConfigError::Missing(SMS_CODE_KEY))
     }
 
     /// The table name, which every Lambda needs.
@@ -233,6 +250,19 @@ impl Config {
     pub fn require_ronglian(&self) -> Result<&RonglianConfig, ConfigError> {
         self.ronglian.as_ref().ok_or(ConfigError::Missing(RONGLIAN_ACCOUNT_SID))
     }
+}
+
+/// `http://` to a loopback host: the only plain-HTTP provider address allowed.
+fn is_loopback_http(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else { return false };
+    let host = rest.split(['/', '?']).next().unwrap_or_default();
+    let host = host.rsplit_once(':').map_or(
+        host,
+        |(host, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) { host } else { rest }
+        },
+    );
+    host == "localhost" || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -256,7 +286,7 @@ mod tests {
     fn an_empty_environment_gives_the_original_lifetimes_and_no_ronglian() {
         let config = config(&[]).unwrap();
         assert_eq!(config.lifetimes, Lifetimes { captcha: 300, sms_cooldown: 180, sms_code: 180, session: 1_209_600 });
-        assert_eq!(config.ronglian, None);
+        assert!(config.ronglian.is_none());
         assert_eq!(config.require_table(), Err(ConfigError::Missing(TABLE_NAME)));
     }
 
@@ -297,13 +327,13 @@ mod tests {
     fn all_four_credentials_give_a_ronglian_config_with_the_default_url() {
         let ronglian = config(&RONGLIAN).unwrap().ronglian.unwrap();
         assert_eq!(ronglian.account_sid, "sid");
-        assert_eq!(ronglian.auth_token.expose(), "token");
+        assert_eq!(secrecy::ExposeSecret::expose_secret(&ronglian.auth_token), "token");
         assert_eq!(ronglian.base_url, RONGLIAN_DEFAULT_BASE_URL);
     }
 
     #[test]
     fn a_partial_set_of_credentials_names_what_is_missing() {
-        let error = config(&RONGLIAN[..3]).unwrap_err();
+        let error = config(&RONGLIAN[..3]).err().unwrap();
         assert_eq!(error, ConfigError::PartialRonglian { set: RONGLIAN_ACCOUNT_SID, missing: RONGLIAN_TEMPLATE_ID });
     }
 
@@ -315,8 +345,32 @@ mod tests {
     }
 
     #[test]
+    fn the_provider_url_must_be_https_except_on_loopback() {
+        let with_url = |url: &'static str| {
+            let mut vars = RONGLIAN.to_vec();
+            vars.push((RONGLIAN_BASE_URL, url));
+            config(&vars)
+        };
+        for good in ["https://app.cloopen.com:8883", "http://127.0.0.1:9000", "http://localhost:1", "http://[::1]:80"] {
+            assert!(with_url(good).is_ok(), "{good}");
+        }
+        for bad in ["http://app.cloopen.com:8883", "http://127.0.0.1.evil.com", "ftp://x", "http://localhost.evil:1"] {
+            assert!(matches!(with_url(bad), Err(ConfigError::Invalid { name: RONGLIAN_BASE_URL, .. })), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_sms_code_key_is_required_where_codes_are_kept_and_must_be_long() {
+        assert_eq!(config(&[]).unwrap().require_sms_code_key().err(), Some(ConfigError::Missing(SMS_CODE_KEY)));
+        assert!(matches!(config(&[(SMS_CODE_KEY, "short")]), Err(ConfigError::Invalid { name: SMS_CODE_KEY, .. })));
+        let key = "k".repeat(32);
+        assert!(config(&[(SMS_CODE_KEY, &key)]).unwrap().require_sms_code_key().is_ok());
+        assert!(!format!("{:?}", config(&[(SMS_CODE_KEY, &key)]).unwrap()).contains(&key));
+    }
+
+    #[test]
     fn the_auth_token_never_shows_in_debug_output() {
         let config = config(&RONGLIAN).unwrap();
-        assert!(!format!("{config:?}").contains("token\""), "{config:?}");
+        assert!(!format!("{config:?}").contains("\"token\""), "{config:?}");
     }
 }

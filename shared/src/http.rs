@@ -3,8 +3,8 @@
 //! errors to responses.
 
 use crate::domain::{
-    InvalidCaptchaAnswer, InvalidCaptchaId, InvalidMobile, InvalidPassword, InvalidSmsCode, InvalidUsername,
-    SessionToken,
+    ClientKey, InvalidCaptchaAnswer, InvalidCaptchaId, InvalidMobile, InvalidPassword, InvalidSmsCode,
+    InvalidSmsCodeId, InvalidUsername, SessionToken,
 };
 use crate::service::{Error as ServiceError, LimitKind};
 use crate::sms::SmsError;
@@ -13,8 +13,10 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Map, Value, json};
 
-/// The session cookie's name, as Django calls it.
-pub const SESSION_COOKIE: &str = "sessionid";
+/// The session cookie's name: Django's `sessionid` with the `__Host-`
+/// prefix, so that browsers accept it only Secure, for `Path=/` and from
+/// this host itself: a sibling subdomain cannot plant or shadow it.
+pub const SESSION_COOKIE: &str = "__Host-sessionid";
 
 /// Everything a request can end in other than success.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +54,10 @@ pub enum BadRequest {
     InvalidSmsCode,
     #[error("agreement not accepted")]
     AllowRequired,
+    #[error("invalid SMS code id")]
+    InvalidSmsCodeId,
+    #[error("the body is not JSON")]
+    UnsupportedMediaType,
 }
 
 macro_rules! bad_request_from {
@@ -71,18 +77,25 @@ bad_request_from! {
     InvalidUsername => InvalidUsername,
     InvalidPassword => InvalidPassword,
     InvalidSmsCode => InvalidSmsCode,
+    InvalidSmsCodeId => InvalidSmsCodeId,
 }
 
-/// What the client is told: status, stable key, message for people.
+/// What the client is told: status, stable key, message for people, and
+/// what it can act on: when to retry, how many guesses a code has left.
 struct Outcome {
     status: StatusCode,
     key: &'static str,
     message: &'static str,
     retry_after: Option<i64>,
+    attempts_left: Option<i64>,
 }
 
 const fn outcome(status: StatusCode, key: &'static str, message: &'static str) -> Outcome {
-    Outcome { status, key, message, retry_after: None }
+    Outcome { status, key, message, retry_after: None, attempts_left: None }
+}
+
+const fn with_attempts_left(outcome: Outcome, attempts_left: i64) -> Outcome {
+    Outcome { attempts_left: Some(attempts_left), ..outcome }
 }
 
 impl ApiError {
@@ -110,6 +123,15 @@ impl ApiError {
                 B::PasswordMismatch => outcome(BAD, "password_mismatch", "The two passwords differ"),
                 B::InvalidSmsCode => outcome(BAD, "invalid_sms_code", "The SMS code must be six digits"),
                 B::AllowRequired => outcome(BAD, "allow_required", "Please accept the user agreement"),
+                B::InvalidSmsCodeId => with_attempts_left(
+                    outcome(BAD, "invalid_sms_code_id", "Please send the sms_code_id the SMS request answered with"),
+                    0,
+                ),
+                B::UnsupportedMediaType => outcome(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "The body must be JSON (Content-Type: application/json)",
+                ),
             },
             ApiError::Service(error) => match error {
                 S::NumberNotAllowed => outcome(BAD, "mobile_not_allowed", "SMS codes cannot be sent to this number"),
@@ -133,22 +155,49 @@ impl ApiError {
                         LimitKind::CaptchaIp => {
                             ("ip_captcha_limit", "Too many pictures were requested, please slow down")
                         }
+                        LimitKind::CaptchaFailures => {
+                            ("captcha_failure_limit", "Too many wrong image codes from your network, please try later")
+                        }
+                        LimitKind::CodeFailures => {
+                            ("sms_code_failure_limit", "Too many wrong SMS codes from your network, please try later")
+                        }
                     };
                     Outcome { retry_after: Some(*retry_after), ..outcome(StatusCode::TOO_MANY_REQUESTS, key, message) }
                 }
-                S::SmsCodeExpired => outcome(BAD, "sms_code_expired", "SMS verification code has expired"),
-                S::SmsCodeIncorrect => outcome(BAD, "sms_code_incorrect", "Incorrect SMS verification code"),
+                S::SmsCodeExpired => {
+                    with_attempts_left(outcome(BAD, "sms_code_expired", "SMS verification code has expired"), 0)
+                }
+                S::SmsCodeIncorrect { attempts_left } => with_attempts_left(
+                    outcome(BAD, "sms_code_incorrect", "Incorrect SMS verification code"),
+                    *attempts_left,
+                ),
+                S::SmsCodeIdMismatch { attempts_left } => with_attempts_left(
+                    outcome(
+                        BAD,
+                        "invalid_sms_code_id",
+                        "This SMS code belongs to another request, please use your own",
+                    ),
+                    *attempts_left,
+                ),
                 S::UsernameTaken => outcome(StatusCode::CONFLICT, "username_taken", "This username is already taken"),
                 S::MobileTaken => {
                     outcome(StatusCode::CONFLICT, "mobile_taken", "This mobile number is already registered")
                 }
                 S::NotLoggedIn => outcome(StatusCode::UNAUTHORIZED, "not_logged_in", "Not logged in"),
-                S::SmsFailed(SmsError::RateLimited { .. }) => outcome(
+                S::SmsFailed { source: SmsError::RateLimited { .. }, .. } => outcome(
                     StatusCode::BAD_GATEWAY,
                     "sms_failed",
                     "The SMS provider refused to send more messages to this number today",
                 ),
-                S::SmsFailed(_) => {
+                S::SmsFailed { retry_after: Some(seconds), .. } => Outcome {
+                    retry_after: Some(*seconds),
+                    ..outcome(
+                        StatusCode::BAD_GATEWAY,
+                        "sms_failed",
+                        "The SMS may not have been sent; if no code arrives, try again later",
+                    )
+                },
+                S::SmsFailed { .. } => {
                     outcome(StatusCode::BAD_GATEWAY, "sms_failed", "Sending the SMS failed, please try again")
                 }
                 S::Store(StoreError::Unavailable(_)) => outcome(
@@ -179,12 +228,17 @@ impl ApiError {
         if outcome.status.is_server_error() {
             tracing::error!(error = %cause_chain(&self), key = outcome.key, "request failed");
         }
-        let mut response = json_response(
-            outcome.status,
-            json!({ "code": outcome.status.as_u16(), "errmsg": outcome.message, "error": outcome.key }),
-        );
-        if let Some(seconds) = outcome.retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        let mut body = json!({ "code": outcome.status.as_u16(), "errmsg": outcome.message, "error": outcome.key });
+        if let Some(attempts_left) = outcome.attempts_left {
+            body["attempts_left"] = json!(attempts_left);
+        }
+        let retry_after = outcome.retry_after.map(|seconds| seconds.max(1));
+        if let Some(seconds) = retry_after {
+            body["retry_after"] = json!(seconds);
+        }
+        let mut response = json_response(outcome.status, body);
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -264,10 +318,12 @@ pub fn query_parameter(request: &Request, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// The session token from the `Cookie` header(s), if one parses. API
-/// Gateway v2 hands cookies to lambda_http, which joins them into `Cookie`.
+/// The session token from the `Cookie` header(s), if exactly one session
+/// cookie is sent and it parses: two of them mean someone planted one, and
+/// neither is trusted. API Gateway v2 hands cookies to lambda_http, which
+/// joins them into `Cookie`.
 pub fn session_token(request: &Request) -> Option<SessionToken> {
-    request
+    let mut values = request
         .headers()
         .get_all(header::COOKIE)
         .iter()
@@ -275,18 +331,35 @@ pub fn session_token(request: &Request) -> Option<SessionToken> {
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .filter(|(name, _)| *name == SESSION_COOKIE)
-        .find_map(|(_, value)| SessionToken::parse(value.trim()).ok())
+        .map(|(_, value)| value.trim());
+    let value = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+    SessionToken::parse(value).ok()
 }
 
-/// The client's address as API Gateway saw it (`requestContext.http.sourceIp`).
-pub fn source_ip(request: &Request) -> Option<String> {
+/// The client as per-client caps key it, from the address API Gateway saw
+/// (`requestContext.http.sourceIp`; forwarding headers are never trusted).
+pub fn client_key(request: &Request) -> Option<ClientKey> {
     match request.request_context_ref()? {
         lambda_http::request::RequestContext::ApiGatewayV2(context) => {
-            context.http.source_ip.clone().filter(|ip| !ip.is_empty())
+            context.http.source_ip.as_deref().and_then(ClientKey::parse)
         }
         #[allow(unreachable_patterns)]
         _ => None,
     }
+}
+
+/// The body of a POST, which must be declared JSON: a cross-site form can
+/// send `text/plain` without a preflight, never `application/json`.
+pub fn json_body(request: &Request) -> Result<&[u8], ApiError> {
+    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok());
+    let media_type = content_type.and_then(|value| value.split(';').next()).map(str::trim);
+    if !media_type.is_some_and(|media_type| media_type.eq_ignore_ascii_case("application/json")) {
+        return Err(BadRequest::UnsupportedMediaType.into());
+    }
+    Ok(body_bytes(request))
 }
 
 /// The body's bytes, whatever API Gateway's encoding.
@@ -356,7 +429,7 @@ mod tests {
         let cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
         assert_eq!(
             cookie,
-            format!("sessionid={}; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=1209600", "A".repeat(43))
+            format!("__Host-sessionid={}; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=1209600", "A".repeat(43))
         );
     }
 
@@ -364,10 +437,71 @@ mod tests {
     fn the_session_token_is_found_among_other_cookies() {
         let token = format!("{}A", "B".repeat(42));
         let request = http::Request::builder()
-            .header(header::COOKIE, format!("theme=dark; sessionid={token}; lang=zh"))
+            .header(header::COOKIE, format!("theme=dark; __Host-sessionid={token}; lang=zh"))
             .body(Body::Empty)
             .unwrap();
         assert_eq!(session_token(&request).map(|t| t.expose().to_owned()), Some(token));
+    }
+
+    #[test]
+    fn two_session_cookies_are_no_session_and_the_unprefixed_name_is_ignored() {
+        let (planted, real) = ("P".repeat(43), "R".repeat(43));
+        for cookies in [
+            format!("__Host-sessionid={planted}; __Host-sessionid={real}"),
+            format!("__Host-sessionid={real}; __Host-sessionid={planted}"),
+            format!("sessionid={real}"),
+        ] {
+            let request = http::Request::builder().header(header::COOKIE, cookies.as_str()).body(Body::Empty).unwrap();
+            assert!(session_token(&request).is_none(), "{cookies}");
+        }
+    }
+
+    #[test]
+    fn a_post_body_must_be_declared_json() {
+        let with = |content_type: Option<&str>| {
+            let mut builder = http::Request::builder();
+            if let Some(content_type) = content_type {
+                builder = builder.header(header::CONTENT_TYPE, content_type);
+            }
+            json_body(&builder.body(Body::Text("{}".to_owned())).unwrap()).map(<[u8]>::to_vec).map_err(|e| e.key())
+        };
+        assert_eq!(with(Some("application/json")), Ok(b"{}".to_vec()), "plain");
+        assert_eq!(with(Some("Application/JSON; charset=utf-8")), Ok(b"{}".to_vec()));
+        for refused in
+            [None, Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("multipart/form-data")]
+        {
+            assert_eq!(with(refused), Err("unsupported_media_type"), "{refused:?}");
+        }
+    }
+
+    #[test]
+    fn a_429_and_an_unknown_send_say_when_to_retry_in_the_header_and_the_body() {
+        let limited =
+            ApiError::Service(ServiceError::RateLimited { kind: LimitKind::CaptchaFailures, retry_after: 90 });
+        let response = limited.into_response();
+        assert_eq!(
+            (response.status().as_u16(), &response.headers()[header::RETRY_AFTER]),
+            (429, &HeaderValue::from(90))
+        );
+        assert_eq!(body_of(&response)["retry_after"], 90);
+        assert_eq!(body_of(&response)["error"], "captcha_failure_limit");
+        let unknown =
+            ServiceError::SmsFailed { source: SmsError::Unknown("timeout".into(), None), retry_after: Some(60) };
+        let response = ApiError::Service(unknown).into_response();
+        assert_eq!((response.status().as_u16(), body_of(&response)["retry_after"].as_i64()), (502, Some(60)));
+        assert_eq!(response.headers()[header::RETRY_AFTER], "60");
+    }
+
+    #[test]
+    fn every_refusal_of_an_sms_code_says_how_many_guesses_are_left() {
+        for (error, left) in [
+            (ServiceError::SmsCodeIncorrect { attempts_left: 3 }, 3),
+            (ServiceError::SmsCodeIdMismatch { attempts_left: 5 }, 5),
+            (ServiceError::SmsCodeExpired, 0),
+        ] {
+            assert_eq!(body_of(&ApiError::Service(error).into_response())["attempts_left"], left);
+        }
+        assert_eq!(body_of(&ApiError::from(BadRequest::InvalidSmsCodeId).into_response())["attempts_left"], 0);
     }
 
     proptest::proptest! {
@@ -384,7 +518,8 @@ mod tests {
 
     #[test]
     fn a_malformed_session_cookie_is_no_session() {
-        let request = http::Request::builder().header(header::COOKIE, "sessionid=abc").body(Body::Empty).unwrap();
+        let request =
+            http::Request::builder().header(header::COOKIE, "__Host-sessionid=abc").body(Body::Empty).unwrap();
         assert!(session_token(&request).is_none());
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod captcha;
 pub mod clock;
+pub mod code_key;
 pub mod config;
 pub mod domain;
 pub mod http;

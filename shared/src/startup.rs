@@ -3,20 +3,36 @@
 use crate::config::{Config, ConfigError};
 use crate::store::{DynamoStore, client_from_env};
 
+/// Our own crates: the level asked for applies to these only.
+const OWN_CRATES: &[&str] = &["shared", "captcha", "sms", "register", "session", "local_api"];
+
 /// Sets up logging as Lambda's advanced logging controls ask: JSON lines
 /// when `AWS_LAMBDA_LOG_FORMAT=JSON`, the level from `AWS_LAMBDA_LOG_LEVEL`
 /// (or `RUST_LOG`), INFO by default. No timestamps: Lambda adds them.
+///
+/// Dependencies never log below INFO, whatever the level: lambda_runtime
+/// logs each raw event at TRACE (passwords and codes in it), and the SDK
+/// and hyper log request bodies at DEBUG and TRACE.
 pub fn init_logging() {
-    use tracing_subscriber::filter::LevelFilter;
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
 
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
         .ok()
         .and_then(|level| level.trim().parse::<LevelFilter>().ok())
         .unwrap_or(LevelFilter::INFO);
+    let targets = OWN_CRATES.iter().fold(Targets::new().with_default(level.min(LevelFilter::INFO)), |targets, name| {
+        targets.with_target(*name, level)
+    });
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
-    let subscriber = tracing_subscriber::fmt().with_max_level(level).with_target(false).without_time();
-    let installed = if json { subscriber.json().try_init() } else { subscriber.try_init() };
+    let format = tracing_subscriber::fmt::layer().with_target(false).without_time();
+    let installed = if json {
+        tracing_subscriber::registry().with(format.json()).with(targets).try_init()
+    } else {
+        tracing_subscriber::registry().with(format).with(targets).try_init()
+    };
     if installed.is_err() {
         eprintln!("a logger was already installed");
     }

@@ -9,11 +9,18 @@ use std::sync::{Arc, Mutex};
 /// The operations sent so far (`GetItem`, `TransactWriteItems`, ...),
 /// retries included, in order.
 #[derive(Debug, Clone, Default)]
-pub struct CallLog(Arc<Mutex<Vec<String>>>);
+pub struct CallLog(Arc<Mutex<Vec<String>>>, Arc<Mutex<Vec<String>>>);
 
 impl CallLog {
     pub fn take(&self) -> Vec<String> {
+        self.1.lock().unwrap().clear();
         std::mem::take(&mut *self.0.lock().unwrap())
+    }
+
+    /// The request bodies sent since the last [`CallLog::take`]: which items
+    /// the calls named.
+    pub fn bodies(&self) -> Vec<String> {
+        self.1.lock().unwrap().clone()
     }
 }
 
@@ -31,6 +38,8 @@ impl Intercept for CallLog {
         let target = context.request().headers().get("x-amz-target").unwrap_or_default();
         let operation = target.rsplit('.').next().unwrap_or(target).to_owned();
         self.0.lock().unwrap().push(operation);
+        let body = context.request().body().bytes().map(|b| String::from_utf8_lossy(b).into_owned());
+        self.1.lock().unwrap().push(body.unwrap_or_default());
         Ok(())
     }
 }

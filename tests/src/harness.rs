@@ -10,8 +10,9 @@ use shared::random::OsRandom;
 use shared::service::keys;
 use shared::sms::{ConsoleSender, SmsSender};
 use shared::store::{DynamoStore, MemoryStore, Store, create_table};
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The local API with a hand-moved clock and access to its store and sender.
 pub struct Harness<S, M = ConsoleSender> {
@@ -19,6 +20,8 @@ pub struct Harness<S, M = ConsoleSender> {
     pub store: Arc<S>,
     pub sender: Arc<M>,
     pub clock: Arc<ManualClock>,
+    /// The `sms_code_id` of the last successful send to each number.
+    sms_code_ids: Mutex<HashMap<String, String>>,
 }
 
 /// A response as a client sees it.
@@ -44,10 +47,10 @@ impl TestResponse {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// The `sessionid` value set by the response, if any.
+    /// The `__Host-sessionid` value set by the response, if any.
     pub fn session_cookie(&self) -> Option<String> {
         self.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find_map(|c| {
-            c.strip_prefix("sessionid=").map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
+            c.strip_prefix("__Host-sessionid=").map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
         })
     }
 }
@@ -73,7 +76,7 @@ impl<S: Store + 'static, M: SmsSender + 'static> Harness<S, M> {
         let clock = Arc::new(ManualClock::at_system_time());
         let api =
             LocalApi::new(Arc::clone(&store), Arc::clone(&sender), Arc::clone(&clock), Arc::new(OsRandom), config);
-        Self { api, store, sender, clock }
+        Self { api, store, sender, clock, sms_code_ids: Mutex::default() }
     }
 
     pub async fn request(&self, method: &str, uri: &str, cookie: Option<&str>, body: Option<&Value>) -> TestResponse {
@@ -89,7 +92,7 @@ impl<S: Store + 'static, M: SmsSender + 'static> Harness<S, M> {
         cookie: Option<&str>,
         body: Option<&Value>,
     ) -> TestResponse {
-        let cookie = cookie.map(|token| format!("sessionid={token}"));
+        let cookie = cookie.map(|token| format!("__Host-sessionid={token}"));
         let request = crate::events::request(method, uri, cookie.as_deref(), body, source_ip);
         let response = self.api.handle_http(request).await;
         let (parts, body) = response.into_parts();
@@ -115,23 +118,62 @@ impl<S: Store + 'static, M: SmsSender + 'static> Harness<S, M> {
     }
 
     /// Requests an SMS code for `mobile` with a fresh, correctly answered captcha.
+    /// Remembers the answer's `sms_code_id` for [`Harness::register`].
     pub async fn send_sms(&self, mobile: &str) -> TestResponse {
         let (id, answer) = self.captcha().await;
-        self.get(&format!("/sms_codes/{mobile}/?image_code={answer}&image_code_id={id}")).await
+        let response = self.get(&format!("/sms_codes/{mobile}/?image_code={answer}&image_code_id={id}")).await;
+        if response.status == 200 {
+            let sms_code_id =
+                response.json()["sms_code_id"].as_str().expect("a send answers its sms_code_id").to_owned();
+            self.sms_code_ids.lock().unwrap().insert(mobile.to_owned(), sms_code_id);
+        }
+        response
     }
 
+    /// Writes a live code for `mobile` straight into the store, as a send
+    /// under [`TEST_CODE_KEY`] would, and returns its `sms_code_id`.
+    pub async fn seed_code(&self, mobile: &str, code: &str) -> String {
+        let now = self.clock.now();
+        let id = shared::domain::SmsCodeId::generate(&OsRandom);
+        let tag = shared::code_key::CodeKey::new(TEST_CODE_KEY.as_bytes())
+            .tag(&id, &shared::domain::SmsCode::parse(code).unwrap());
+        let item = shared::store::Item::new(keys::sms_code(&shared::domain::Mobile::parse(mobile).unwrap()))
+            .with_s(keys::CODE, tag)
+            .with_n(keys::ATTEMPTS, 0)
+            .with_s(keys::SEND_ID, id.as_str())
+            .expiring_at(now + 180);
+        self.store.put(item, shared::store::Cond::Always, now).await.unwrap();
+        self.sms_code_ids.lock().unwrap().insert(mobile.to_owned(), id.as_str().to_owned());
+        id.as_str().to_owned()
+    }
+
+    /// The `sms_code_id` the last successful send to `mobile` answered with.
+    pub fn sms_code_id(&self, mobile: &str) -> String {
+        self.sms_code_ids.lock().unwrap().get(mobile).cloned().unwrap_or_else(|| "0".repeat(32))
+    }
+
+    /// Signs up with the `sms_code_id` of the last send to `mobile`.
     pub async fn register(&self, username: &str, mobile: &str, code: &str) -> TestResponse {
+        self.register_with_id(username, mobile, code, &self.sms_code_id(mobile)).await
+    }
+
+    pub async fn register_with_id(&self, username: &str, mobile: &str, code: &str, sms_code_id: &str) -> TestResponse {
         let form = serde_json::json!({
             "username": username, "password": "correct horse battery", "password2": "correct horse battery",
-            "mobile": mobile, "sms_code": code, "allow": true
+            "mobile": mobile, "sms_code": code, "sms_code_id": sms_code_id, "allow": true
         });
         self.request("POST", "/register/", None, Some(&form)).await
     }
 }
 
-/// A configuration from these variables only (defaults for the rest).
+/// The `SMS_CODE_KEY` of every harness unless a test sets another.
+pub const TEST_CODE_KEY: &str = "the test suites' SMS code key, 32+ bytes";
+
+/// A configuration from these variables only (defaults for the rest, and
+/// [`TEST_CODE_KEY`]).
 pub fn config(vars: &[(&str, &str)]) -> Config {
-    let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let mut vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    vars.push((shared::config::SMS_CODE_KEY.to_owned(), TEST_CODE_KEY.to_owned()));
     Config::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())).unwrap()
 }
 

@@ -9,8 +9,9 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use md5::{Digest, Md5};
+use secrecy::SecretString;
 use serde_json::{Value, json};
-use shared::config::{RonglianConfig, Secret};
+use shared::config::RonglianConfig;
 use shared::sms::beijing_timestamp;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -76,7 +77,7 @@ impl RonglianServer {
     pub fn config(&self) -> RonglianConfig {
         RonglianConfig {
             account_sid: ACCOUNT_SID.to_owned(),
-            auth_token: Secret::new(AUTH_TOKEN),
+            auth_token: SecretString::from(AUTH_TOKEN),
             app_id: APP_ID.to_owned(),
             template_id: TEMPLATE_ID.to_owned(),
             base_url: self.base_url(),

@@ -6,7 +6,7 @@
 use shared::clock::Clock;
 use shared::domain::{Mobile, Username};
 use shared::service::keys;
-use shared::store::{Cond, DynamoStore, Item, Store};
+use shared::store::{DynamoStore, Store};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -71,7 +71,8 @@ async fn a_throttled_send_is_503_leaves_no_flag_or_code_and_can_be_retried() {
     assert!(direct.get(&keys::sms_code(&mobile), now).await.unwrap().is_none(), "no code");
     assert!(h.sender.sent().is_empty(), "no SMS");
     enabled.store(false, Ordering::SeqCst);
-    assert_eq!(h.get(&uri).await.status, 200, "the captcha survived: the failed transaction wrote nothing");
+    assert_eq!(h.get(&uri).await.error(), "captcha_expired", "the captcha was judged once, before the outage");
+    assert_eq!(h.send_sms(MOBILE).await.status, 200, "the failed transaction left no flag behind");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -81,12 +82,7 @@ async fn a_throttled_registration_leaves_no_user_without_its_guard_and_keeps_the
             .await;
     let mobile = Mobile::parse(MOBILE).unwrap();
     let now = h.clock.now();
-    let code = Item::new(keys::sms_code(&mobile))
-        .with_s(keys::CODE, "123456")
-        .with_n(keys::ATTEMPTS, 0)
-        .with_s(keys::SEND_ID, "seeded")
-        .expiring_at(now + 180);
-    direct.put(code, Cond::Always, now).await.unwrap();
+    h.seed_code(MOBILE, "123456").await;
     assert_unavailable(&h.register("alice_01", MOBILE, "123456").await);
     let user = keys::user(&Username::parse("alice_01").unwrap());
     assert!(direct.get(&user, now).await.unwrap().is_none(), "no user");

@@ -93,15 +93,20 @@ async fn an_ip_gets_at_most_its_captchas_per_minute<S: Store + 'static>(store: A
     assert_eq!(h.request_from(ALICE, "GET", &format!("/image_codes/{id}/"), None, None).await.status, 200);
 }
 
-async fn a_send_the_provider_failed_is_not_counted<S: Store + 'static>(store: Arc<S>) {
+async fn a_send_the_provider_refused_is_not_counted_but_an_unknown_outcome_is<S: Store + 'static>(store: Arc<S>) {
     let server = tests::ronglian::RonglianServer::start().await;
     let client = shared::sms::RonglianClient::new(server.config()).unwrap();
     let h = Harness::with_config(store, Arc::new(client), &config(&[("SMS_PER_IP_PER_HOUR", "1")]));
-    server.set_mode(tests::ronglian::Mode::ServerError);
+    server.set_mode(tests::ronglian::Mode::StatusCode("111142"));
     assert_eq!(send_from(&h, ALICE, "13800138000").await.status, 502);
     server.set_mode(tests::ronglian::Mode::Normal);
-    assert_eq!(send_from(&h, ALICE, "13800138000").await.status, 200, "the failed send gave its count back");
+    assert_eq!(send_from(&h, ALICE, "13800138000").await.status, 200, "the refused send gave its count back");
     assert_limited(&send_from(&h, ALICE, "13900139000").await, "ip_sms_limit");
+
+    server.set_mode(tests::ronglian::Mode::ServerError);
+    assert_eq!(send_from(&h, BOB, "13700137000").await.status, 502);
+    server.set_mode(tests::ronglian::Mode::Normal);
+    assert_limited(&send_from(&h, BOB, "13600136000").await, "ip_sms_limit");
 }
 
 async fn only_numbers_with_an_allowed_prefix_get_an_sms<S: Store + 'static>(store: Arc<S>) {
@@ -119,5 +124,5 @@ on_both_stores!(
     an_ip_gets_at_most_its_hourly_count,
     the_circuit_breaker_caps_sms_per_minute_for_everyone,
     an_ip_gets_at_most_its_captchas_per_minute,
-    a_send_the_provider_failed_is_not_counted,
+    a_send_the_provider_refused_is_not_counted_but_an_unknown_outcome_is,
 );

@@ -137,14 +137,23 @@ async fn a_taken_username_is_409_and_the_code_stays_usable<S: Store + 'static>(h
     assert_eq!(retry.status, 200, "{:?}", retry.json());
 }
 
-async fn a_registered_mobile_is_409<S: Store + 'static>(h: Harness<S>) {
+async fn a_registered_mobile_is_409_when_the_code_is_asked_for_and_no_sms_is_paid<S: Store + 'static>(h: Harness<S>) {
     let code = code_for(&h, MOBILE).await;
     assert_eq!(h.register("alice_01", MOBILE, &code).await.status, 200);
     h.clock.advance(180);
-    let code = code_for(&h, MOBILE).await;
-    let taken = h.register("bob_0001", MOBILE, &code).await;
+    let taken = h.send_sms(MOBILE).await;
     assert_eq!((taken.status, taken.error().as_str()), (409, "mobile_taken"));
-    assert!(h.store.get(&keys::user(&Username::parse("bob_0001").unwrap()), h.clock.now()).await.unwrap().is_none());
+    assert_eq!(h.sender.sent().len(), 1, "no SMS for a sign-up that cannot succeed");
+    let now = h.clock.now();
+    assert!(h.store.get(&keys::send_flag(&Mobile::parse(MOBILE).unwrap()), now).await.unwrap().is_none());
+    let day = now.div_euclid(86_400);
+    let counter = h.store.get(&format!("limit#sms-mobile-day#{MOBILE}#{day}"), now).await.unwrap().unwrap();
+    assert_eq!(counter.n(keys::COUNT).unwrap(), 1, "the refused send counted nothing");
+    // A code stored before the number was taken still cannot make a second account.
+    let seeded = h.seed_code(MOBILE, "654321").await;
+    let late = h.register_with_id("bob_0001", MOBILE, "654321", &seeded).await;
+    assert_eq!((late.status, late.error().as_str()), (409, "mobile_taken"));
+    assert!(h.store.get(&keys::user(&Username::parse("bob_0001").unwrap()), now).await.unwrap().is_none());
 }
 
 async fn ten_concurrent_sign_ups_for_one_username_make_one_account<S: Store + 'static>(h: Harness<S>) {
@@ -199,8 +208,9 @@ async fn ten_concurrent_sign_ups_for_one_mobile_make_one_account<S: Store + 'sta
 async fn bad_forms_are_400_naming_the_field_and_write_nothing<S: Store + 'static>(h: Harness<S>) {
     let code = code_for(&h, MOBILE).await;
     let good = json!({"username": "alice_01", "password": "correct horse", "password2": "correct horse",
-        "mobile": MOBILE, "sms_code": code, "allow": true});
+        "mobile": MOBILE, "sms_code": code, "sms_code_id": h.sms_code_id(MOBILE), "allow": true});
     let cases = [
+        (json!({"sms_code_id": "not-an-id"}), "invalid_sms_code_id"),
         (json!({"username": "a"}), "invalid_username"),
         (json!({"password": "short", "password2": "short"}), "invalid_password"),
         (json!({"password2": "something else"}), "password_mismatch"),
@@ -217,7 +227,12 @@ async fn bad_forms_are_400_naming_the_field_and_write_nothing<S: Store + 'static
         assert_eq!((response.status, response.error().as_str()), (400, key));
     }
     let not_json = h.request("POST", "/register", None, None).await;
-    assert_eq!(not_json.error(), "invalid_body");
+    assert_eq!((not_json.status, not_json.error().as_str()), (415, "unsupported_media_type"));
+    let mut as_text = tests::events::request("POST", "/register/", None, Some(&good), tests::events::CLIENT_IP);
+    as_text.headers.retain(|(name, _)| name != "content-type");
+    as_text.headers.push(("content-type".to_owned(), "text/plain".to_owned()));
+    let response = h.api.handle_http(as_text).await;
+    assert_eq!(response.status(), 415, "a cross-site form post is refused");
     let stored = h.store.get(&keys::sms_code(&Mobile::parse(MOBILE).unwrap()), h.clock.now()).await.unwrap().unwrap();
     assert_eq!(stored.n(keys::ATTEMPTS).unwrap(), 0, "refused forms never touch the code");
     assert_eq!(h.request("POST", "/register/", None, Some(&good)).await.status, 200);
@@ -247,7 +262,7 @@ flows_on_both_stores!(
     an_expired_code_is_refused,
     a_wrong_code_counts_an_attempt_and_the_fifth_destroys_the_code,
     a_taken_username_is_409_and_the_code_stays_usable,
-    a_registered_mobile_is_409,
+    a_registered_mobile_is_409_when_the_code_is_asked_for_and_no_sms_is_paid,
     ten_concurrent_sign_ups_for_one_username_make_one_account,
     ten_concurrent_sign_ups_for_one_mobile_make_one_account,
     thirty_concurrent_guesses_see_the_code_at_most_five_times,
@@ -258,8 +273,10 @@ flows_on_both_stores!(
 
 /// Counted with an SDK interceptor on the DynamoDB client: every request
 /// that leaves for DynamoDB, retries included. One call per happy path, but
-/// registration: it claims a guess first, so that racing requests cannot
-/// compare more than five guesses with the code.
+/// the SMS send, which spends the captcha first so that racing requests
+/// cannot have one captcha judged twice, and registration, which claims a
+/// guess first so that racing requests cannot compare more than five
+/// guesses with the code.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn each_happy_path_makes_the_fewest_dynamodb_calls() {
     let (h, calls) = tests::harness::on_dynamodb().await;
@@ -269,15 +286,16 @@ async fn each_happy_path_makes_the_fewest_dynamodb_calls() {
 
     let answer = h.captcha_answer(&id.to_string()).await.unwrap();
     calls.take();
-    assert_eq!(h.get(&format!("/sms_codes/{MOBILE}/?image_code={answer}&image_code_id={id}")).await.status, 200);
-    assert_eq!(calls.take(), vec!["TransactWriteItems"], "sms");
+    let sent = h.get(&format!("/sms_codes/{MOBILE}/?image_code={answer}&image_code_id={id}")).await;
+    assert_eq!(sent.status, 200);
+    assert_eq!(calls.take(), vec!["DeleteItem", "TransactWriteItems"], "sms: judge the captcha, then send");
 
-    let code = h.last_code(MOBILE);
-    let response = h.register("alice_01", MOBILE, &code).await;
+    let (code, sms_code_id) = (h.last_code(MOBILE), sent.json()["sms_code_id"].as_str().unwrap().to_owned());
+    let response = h.register_with_id("alice_01", MOBILE, &code, &sms_code_id).await;
     assert_eq!(response.status, 200);
     assert_eq!(calls.take(), vec!["UpdateItem", "TransactWriteItems"], "register: claim a guess, then create");
 
-    let wrong = h.register("bob_0001", MOBILE, "000000").await;
+    let wrong = h.register_with_id("bob_0001", MOBILE, "000000", &sms_code_id).await;
     assert_eq!(wrong.status, 400);
     assert_eq!(calls.take(), vec!["UpdateItem"], "a wrong or spent code costs one call and no hashing");
 

@@ -1,8 +1,9 @@
 //! The Ronglian client against the official SDK's request (byte for byte)
 //! and against a loopback server that checks requests as the service does.
 
+use secrecy::SecretString;
 use serde_json::Value;
-use shared::config::{RonglianConfig, Secret};
+use shared::config::RonglianConfig;
 use shared::sms::{RonglianClient, SmsError};
 use std::time::{Duration, Instant};
 use tests::faults::{Canned, FaultServer};
@@ -19,7 +20,7 @@ fn signing_matches_the_official_sdk_request_byte_for_byte() {
     let text = |key: &str| inputs[key].as_str().unwrap().to_owned();
     let client = RonglianClient::new(RonglianConfig {
         account_sid: text("account_sid"),
-        auth_token: Secret::new(text("auth_token")),
+        auth_token: SecretString::from(text("auth_token")),
         app_id: text("app_id"),
         template_id: text("template_id"),
         base_url: "https://app.cloopen.com:8883".to_owned(),
@@ -58,7 +59,7 @@ async fn an_accepted_message_returns_its_id_and_reaches_the_server() {
 #[tokio::test]
 async fn a_wrong_auth_token_fails_the_signature_check() {
     let server = RonglianServer::start().await;
-    let config = RonglianConfig { auth_token: Secret::new("wrong"), ..server.config() };
+    let config = RonglianConfig { auth_token: SecretString::from("wrong"), ..server.config() };
     let error = RonglianClient::new(config).unwrap().send_template("13800138000", &["1", "3"]).await.unwrap_err();
     match error {
         SmsError::Refused { status_code, .. } => assert_eq!(status_code, "111109"),
@@ -86,13 +87,14 @@ async fn an_error_status_code_is_a_typed_refusal_and_rate_limits_are_told_apart(
 }
 
 #[tokio::test]
-async fn a_500_or_a_body_that_is_not_json_is_unavailable() {
+async fn a_500_or_a_body_that_is_not_json_is_an_unknown_outcome() {
     let server = RonglianServer::start().await;
     let client = RonglianClient::new(server.config()).unwrap();
     for mode in [Mode::ServerError, Mode::Garbage] {
         server.set_mode(mode.clone());
         let result = client.send_template("13800138000", &["1", "3"]).await;
-        assert!(matches!(result, Err(SmsError::Unavailable(..))), "{mode:?}: {result:?}");
+        assert!(matches!(result, Err(SmsError::Unknown(..))), "{mode:?}: {result:?}");
+        assert!(!result.unwrap_err().certainly_not_sent());
     }
 }
 
@@ -104,7 +106,7 @@ async fn a_slow_server_times_out_after_five_seconds() {
     let started = Instant::now();
     let result = client.send_template("13800138000", &["1", "3"]).await;
     let waited = started.elapsed();
-    assert!(matches!(result, Err(SmsError::Unavailable(..))), "{result:?}");
+    assert!(matches!(result, Err(SmsError::Unknown(..))), "{result:?}");
     assert!(waited >= Duration::from_secs(5) && waited < Duration::from_secs(7), "{waited:?}");
 }
 
@@ -128,7 +130,7 @@ async fn a_redirect_is_not_followed() {
     .await;
     let config = RonglianConfig { base_url: redirector.url(), ..RonglianServer::start().await.config() };
     let result = RonglianClient::new(config).unwrap().send_template("13800138000", &["1", "3"]).await;
-    assert!(matches!(result, Err(SmsError::Unavailable(..))), "{result:?}");
+    assert!(matches!(result, Err(SmsError::Unknown(..))), "{result:?}");
     assert_eq!((redirector.hits(), target.hits()), (1, 0));
 }
 
@@ -137,6 +139,7 @@ async fn errors_never_show_the_auth_token_or_the_signature() {
     let server = RonglianServer::start().await;
     let config = RonglianConfig { base_url: tests::faults::closed_port_url(), ..server.config() };
     let error = RonglianClient::new(config).unwrap().send_template("13800138000", &["1", "3"]).await.unwrap_err();
+    assert!(matches!(error, SmsError::NotDelivered(..)) && error.certainly_not_sent(), "{error:?}");
     let shown = format!("{error} {error:?} {}", shared::http::cause_chain(&error));
     assert!(!shown.contains(tests::ronglian::AUTH_TOKEN), "{shown}");
     assert!(!shown.contains("sig="), "{shown}");

@@ -24,6 +24,9 @@ async fn call(function: &Function, event: Value) -> Value {
     }
 }
 
+/// The code key the sms and register functions share.
+const SMS_CODE_KEY: &str = "a test key for the runtime API suite, 48 bytes";
+
 fn body_json(response: &Value) -> Value {
     assert_eq!(response["isBase64Encoded"], false);
     serde_json::from_str(response["body"].as_str().unwrap()).unwrap()
@@ -33,15 +36,20 @@ fn body_json(response: &Value) -> Value {
 async fn the_whole_flow_through_the_lambda_runtime_api() {
     let store = tests::dynamo_store().await;
     let ronglian = RonglianServer::start().await;
-    let mut env =
-        vec![("TABLE_NAME", store.table().to_owned()), ("AWS_ENDPOINT_URL_DYNAMODB", tests::dynamodb_endpoint())];
+    // Every function logs at TRACE: no level may print a secret.
+    let mut env = vec![
+        ("TABLE_NAME", store.table().to_owned()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", tests::dynamodb_endpoint()),
+        ("AWS_LAMBDA_LOG_LEVEL", "TRACE".to_owned()),
+        ("SMS_CODE_KEY", SMS_CODE_KEY.to_owned()),
+    ];
     let captcha = Function::start("captcha", &env).await;
     let session = Function::start("session", &env).await;
     let register = Function::start("register", &env).await;
     let config = ronglian.config();
     env.extend([
         ("RONGLIAN_ACCOUNT_SID", config.account_sid.clone()),
-        ("RONGLIAN_AUTH_TOKEN", config.auth_token.expose().to_owned()),
+        ("RONGLIAN_AUTH_TOKEN", secrecy::ExposeSecret::expose_secret(&config.auth_token).to_owned()),
         ("RONGLIAN_APP_ID", config.app_id.clone()),
         ("RONGLIAN_TEMPLATE_ID", config.template_id.clone()),
         ("RONGLIAN_BASE_URL", config.base_url.clone()),
@@ -71,26 +79,29 @@ async fn the_whole_flow_through_the_lambda_runtime_api() {
     let uri = format!("/sms_codes/{mobile}/?image_code={}&image_code_id={id}", answer.to_uppercase());
     let response = call(&sms, request("GET", &uri, &[], None)).await;
     assert_eq!(response["statusCode"], 200, "{response}");
-    assert_eq!(body_json(&response), json!({"code": 0, "errmsg": "ok"}));
+    let sent = body_json(&response);
+    assert_eq!((sent["code"].as_i64(), sent["errmsg"].as_str()), (Some(0), Some("ok")), "{sent}");
+    let sms_code_id = sent["sms_code_id"].as_str().unwrap().to_owned();
+    assert_eq!(sms_code_id.len(), 32, "{sent}");
     assert!(ronglian.refusals().is_empty(), "{:?}", ronglian.refusals());
     let code = ronglian.last_code_for(mobile).unwrap();
     assert_eq!(ronglian.accepted()[0].datas, vec![code.clone(), "3".to_owned()]);
 
-    // The same number again: 429 with Retry-After.
+    // The same captcha again: it was spent by the first request.
     let response = call(&sms, request("GET", &uri, &[], None)).await;
     assert_eq!(response["statusCode"], 400, "the captcha was spent: {response}");
     assert_eq!(body_json(&response)["error"], "captcha_expired");
 
     // Register: the cookie travels in the v2 response's `cookies`, not in headers.
     let form = json!({"username": "alice_01", "password": "correct horse", "password2": "correct horse",
-        "mobile": mobile, "sms_code": code, "allow": true});
+        "mobile": mobile, "sms_code": code, "sms_code_id": sms_code_id, "allow": true});
     let response = call(&register, request("POST", "/register/", &[], Some(form))).await;
     assert_eq!(response["statusCode"], 200, "{response}");
     assert!(response["headers"].get("set-cookie").is_none());
     let cookie = response["cookies"][0].as_str().unwrap().to_owned();
-    assert!(cookie.starts_with("sessionid=") && cookie.contains("HttpOnly; Secure; SameSite=Lax"), "{cookie}");
+    assert!(cookie.starts_with("__Host-sessionid=") && cookie.contains("HttpOnly; Secure; SameSite=Lax"), "{cookie}");
     let session_cookie = cookie.split(';').next().unwrap().to_owned();
-    let session_token = session_cookie.trim_start_matches("sessionid=").to_owned();
+    let session_token = session_cookie.trim_start_matches("__Host-sessionid=").to_owned();
 
     // Session: the cookie comes back in the event's `cookies`.
     let response = call(&session, request("GET", "/session", std::slice::from_ref(&session_cookie), None)).await;
@@ -109,7 +120,16 @@ async fn the_whole_flow_through_the_lambda_runtime_api() {
     for function in [captcha, sms, register, session] {
         logs.push_str(&function.stop().await);
     }
-    for secret in [tests::ronglian::AUTH_TOKEN, code.as_str(), "correct horse", mobile, session_token.as_str()] {
+    let secrets = [
+        tests::ronglian::AUTH_TOKEN,
+        code.as_str(),
+        "correct horse",
+        mobile,
+        &session_token,
+        &sms_code_id,
+        SMS_CODE_KEY,
+    ];
+    for secret in secrets {
         assert!(!logs.contains(secret), "{secret:?} appears in the logs:\n{logs}");
     }
     assert!(logs.contains("138****8000"), "{logs}");

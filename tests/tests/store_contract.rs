@@ -2,7 +2,7 @@
 //! liveness and TTL lag, conditional writes, take, transactions, races.
 
 use shared::clock::{Clock, ManualClock};
-use shared::store::{CancelReason, Check, Cond, Item, Op, Store, StoreError, Value};
+use shared::store::{Check, Cond, Item, Op, Store, StoreError, Value};
 use std::sync::Arc;
 use tests::on_both_stores;
 
@@ -40,10 +40,11 @@ async fn an_expired_item_not_yet_deleted_is_absent_everywhere(store: Arc<impl St
         store.delete("k#ttl", live.clone(), later).await,
         Err(StoreError::ConditionFailed { current: None })
     ));
-    let transaction = store.transact(vec![Op::Delete { pk: "k#ttl".into(), cond: live }], later).await;
-    assert!(
-        matches!(transaction, Err(StoreError::Cancelled { ref reasons }) if reasons == &[CancelReason::ConditionFailed { current: None }])
-    );
+    let transaction = store.transact(vec![Op::Delete { pk: "k#ttl".into(), cond: live }.labelled("gone")], later).await;
+    match transaction {
+        Err(StoreError::Cancelled(cancelled)) => assert_eq!(cancelled.failed("gone"), Some(None)),
+        other => panic!("expected Cancelled, got {other:?}"),
+    }
     store.put(item("k#ttl", later, 50), Cond::NotLive, later).await.expect("an expired item must not block NotLive");
     assert_eq!(store.get("k#ttl", later).await.unwrap().and_then(|i| i.expires_at()), Some(later + 50));
 }
@@ -102,17 +103,15 @@ async fn twenty_concurrent_takes_have_exactly_one_winner(store: Arc<impl Store +
 async fn a_transaction_with_one_failing_condition_writes_nothing_and_names_it(store: Arc<impl Store>) {
     let now = clock().now();
     store.put(item("k#existing", now, 300), Cond::Always, now).await.unwrap();
-    let ops = vec![
-        Op::Put { item: item("k#new-a", now, 300), cond: Cond::NotLive },
-        Op::Put { item: item("k#existing", now, 999), cond: Cond::NotLive },
-        Op::Delete { pk: "k#new-b".into(), cond: Cond::Always },
+    let writes = vec![
+        Op::Put { item: item("k#new-a", now, 300), cond: Cond::NotLive }.labelled("a exists"),
+        Op::Put { item: item("k#existing", now, 999), cond: Cond::NotLive }.labelled("existing exists"),
+        Op::Delete { pk: "k#new-b".into(), cond: Cond::Always }.labelled("never fails"),
     ];
-    match store.transact(ops, now).await {
-        Err(StoreError::Cancelled { reasons }) => {
-            assert_eq!(reasons.len(), 3);
-            assert_eq!(reasons[0], CancelReason::Passed);
-            assert_eq!(reasons[1], CancelReason::ConditionFailed { current: Some(item("k#existing", now, 300)) });
-            assert_eq!(reasons[2], CancelReason::Passed);
+    match store.transact(writes, now).await {
+        Err(StoreError::Cancelled(cancelled)) => {
+            assert_eq!(cancelled.labels().collect::<Vec<_>>(), vec!["existing exists"]);
+            assert_eq!(cancelled.failed("existing exists"), Some(Some(&item("k#existing", now, 300))));
         }
         other => panic!("expected Cancelled, got {other:?}"),
     }
@@ -120,14 +119,69 @@ async fn a_transaction_with_one_failing_condition_writes_nothing_and_names_it(st
     assert_eq!(store.get("k#existing", now).await.unwrap(), Some(item("k#existing", now, 300)));
 }
 
+async fn a_transaction_names_the_same_refusals_in_any_order(store: Arc<impl Store>) {
+    let now = clock().now();
+    store.put(item("k#order-flag", now, 300), Cond::Always, now).await.unwrap();
+    store.put(Item::new("k#order-counter").with_n("count", 3).expiring_at(now + 60), Cond::Always, now).await.unwrap();
+    let writes = || {
+        vec![
+            Op::Put { item: item("k#order-flag", now, 300), cond: Cond::NotLive }.labelled("flag held"),
+            Op::Put { item: item("k#order-new", now, 300), cond: Cond::Always }.labelled("new"),
+            Op::Add {
+                pk: "k#order-counter".into(),
+                attribute: "count",
+                by: 1,
+                expires_at: now + 60,
+                cond: Cond::Below { attribute: "count", limit: 3 },
+            }
+            .labelled("counter full"),
+        ]
+    };
+    let mut reversed = writes();
+    reversed.reverse();
+    for writes in [writes(), reversed] {
+        match store.transact(writes, now).await {
+            Err(StoreError::Cancelled(cancelled)) => {
+                let mut labels: Vec<_> = cancelled.labels().collect();
+                labels.sort();
+                assert_eq!(labels, vec!["counter full", "flag held"]);
+                assert_eq!(cancelled.failed("flag held"), Some(Some(&item("k#order-flag", now, 300))));
+                assert_eq!(cancelled.failed("counter full").flatten().and_then(|c| c.n("count").ok()), Some(3));
+                assert_eq!(cancelled.failed("new"), None);
+            }
+            other => panic!("expected Cancelled, got {other:?}"),
+        }
+    }
+}
+
+async fn a_condition_check_writes_nothing_and_gates_the_transaction(store: Arc<impl Store>) {
+    let now = clock().now();
+    let guarded = |cond| {
+        vec![
+            Op::Check { pk: "k#check-guard".into(), cond }.labelled("guard"),
+            Op::Put { item: item("k#check-made", now, 300), cond: Cond::Always }.labelled("made"),
+        ]
+    };
+    match store.transact(guarded(Cond::Present(vec![])), now).await {
+        Err(StoreError::Cancelled(cancelled)) => assert_eq!(cancelled.failed("guard"), Some(None)),
+        other => panic!("expected Cancelled, got {other:?}"),
+    }
+    assert_eq!(store.get("k#check-made", now).await.unwrap(), None);
+    store.put(Item::new("k#check-guard").with_s("username", "alice"), Cond::Always, now).await.unwrap();
+    store.transact(guarded(Cond::Present(vec![Check::eq_s("username", "alice")])), now).await.unwrap();
+    assert!(store.get("k#check-made", now).await.unwrap().is_some());
+    assert_eq!(store.get("k#check-guard", now).await.unwrap().unwrap().s("username").unwrap(), "alice");
+}
+
 async fn a_transaction_whose_conditions_hold_writes_everything(store: Arc<impl Store>) {
     let now = clock().now();
     store.put(item("k#gone", now, 300), Cond::Always, now).await.unwrap();
-    let ops = vec![
-        Op::Delete { pk: "k#gone".into(), cond: Cond::Live(vec![Check::eq("answer", Value::S("abcd".into()))]) },
-        Op::Put { item: item("k#made", now, 300), cond: Cond::NotLive },
+    let writes = vec![
+        Op::Delete { pk: "k#gone".into(), cond: Cond::Live(vec![Check::eq("answer", Value::S("abcd".into()))]) }
+            .labelled("gone"),
+        Op::Put { item: item("k#made", now, 300), cond: Cond::NotLive }.labelled("made"),
     ];
-    store.transact(ops, now).await.unwrap();
+    store.transact(writes, now).await.unwrap();
     assert_eq!(store.get("k#gone", now).await.unwrap(), None);
     assert!(store.get("k#made", now).await.unwrap().is_some());
 }
@@ -142,16 +196,25 @@ async fn a_live_condition_compares_attributes(store: Arc<impl Store>) {
     assert_eq!(store.get("k#cmp", now).await.unwrap(), None);
 }
 
-async fn increment_adds_one_until_its_condition_fails(store: Arc<impl Store>) {
+async fn add_counts_by_any_amount_until_its_condition_fails(store: Arc<impl Store>) {
     let now = clock().now();
     store.put(item("k#inc", now, 300), Cond::Always, now).await.unwrap();
     let below_two = || Cond::Live(vec![Check::lt("attempts", 2)]);
-    assert_eq!(store.increment("k#inc", "attempts", below_two(), now).await.unwrap().n("attempts").unwrap(), 1);
-    assert_eq!(store.increment("k#inc", "attempts", below_two(), now).await.unwrap().n("attempts").unwrap(), 2);
-    assert!(matches!(
-        store.increment("k#inc", "attempts", below_two(), now).await,
-        Err(StoreError::ConditionFailed { current: Some(_) })
-    ));
+    let add = |by| store.add("k#inc", "attempts", by, None, below_two(), now);
+    assert_eq!(add(1).await.unwrap().n("attempts").unwrap(), 1);
+    assert_eq!(add(1).await.unwrap().n("attempts").unwrap(), 2);
+    assert!(matches!(add(1).await, Err(StoreError::ConditionFailed { current: Some(_) })));
+    let given_back = store.add("k#inc", "attempts", -2, None, Cond::Live(vec![]), now).await.unwrap();
+    assert_eq!((given_back.n("attempts").unwrap(), given_back.expires_at()), (0, Some(now + 300)));
+}
+
+async fn add_creates_a_counter_with_its_expiry_once(store: Arc<impl Store>) {
+    let now = clock().now();
+    let below = || Cond::Below { attribute: "count", limit: 10 };
+    let first = store.add("limit#single", "count", 3, Some(now + 60), below(), now).await.unwrap();
+    assert_eq!((first.n("count").unwrap(), first.expires_at()), (3, Some(now + 60)));
+    let second = store.add("limit#single", "count", 1, Some(now + 999), below(), now).await.unwrap();
+    assert_eq!((second.n("count").unwrap(), second.expires_at()), (4, Some(now + 60)));
 }
 
 async fn a_counter_starts_at_one_keeps_its_first_expiry_and_stops_at_its_limit(store: Arc<impl Store>) {
@@ -164,17 +227,15 @@ async fn a_counter_starts_at_one_keeps_its_first_expiry_and_stops_at_its_limit(s
         cond: if by > 0 { Cond::Below { attribute: "count", limit: 2 } } else { Cond::Always },
     };
     let count = |by| add(by, now + 60);
-    store.transact(vec![count(1)], now).await.unwrap();
-    store.transact(vec![add(1, now + 999)], now).await.unwrap();
+    store.transact(vec![count(1).labelled("full")], now).await.unwrap();
+    store.transact(vec![add(1, now + 999).labelled("full")], now).await.unwrap();
     let item = store.get("limit#k", now).await.unwrap().unwrap();
     assert_eq!((item.n("count").unwrap(), item.expires_at()), (2, Some(now + 60)));
-    match store.transact(vec![count(1)], now).await {
-        Err(StoreError::Cancelled { reasons }) => {
-            assert_eq!(reasons, vec![CancelReason::ConditionFailed { current: Some(item.clone()) }]);
-        }
+    match store.transact(vec![count(1).labelled("full")], now).await {
+        Err(StoreError::Cancelled(cancelled)) => assert_eq!(cancelled.failed("full"), Some(Some(&item))),
         other => panic!("expected the limit to hold, got {other:?}"),
     }
-    store.transact(vec![count(-1)], now).await.unwrap();
+    store.transact(vec![count(-1).labelled("full")], now).await.unwrap();
     assert_eq!(store.get("limit#k", now).await.unwrap().unwrap().n("count").unwrap(), 1);
 }
 
@@ -198,7 +259,10 @@ on_both_stores!(
     a_transaction_with_one_failing_condition_writes_nothing_and_names_it,
     a_transaction_whose_conditions_hold_writes_everything,
     a_live_condition_compares_attributes,
-    increment_adds_one_until_its_condition_fails,
+    a_transaction_names_the_same_refusals_in_any_order,
+    a_condition_check_writes_nothing_and_gates_the_transaction,
+    add_counts_by_any_amount_until_its_condition_fails,
+    add_creates_a_counter_with_its_expiry_once,
     a_counter_starts_at_one_keeps_its_first_expiry_and_stops_at_its_limit,
 );
 

@@ -93,8 +93,24 @@ fn every_variable_the_template_sets_is_one_the_code_reads() {
 fn policies_grant_only_item_actions_on_the_table() {
     let expected: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::from([
         ("captcha", BTreeSet::from(["dynamodb:PutItem", "dynamodb:UpdateItem"])),
-        ("sms", BTreeSet::from(["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"])),
-        ("register", BTreeSet::from(["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"])),
+        (
+            "sms",
+            BTreeSet::from([
+                "dynamodb:PutItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:ConditionCheckItem",
+            ]),
+        ),
+        (
+            "register",
+            BTreeSet::from([
+                "dynamodb:PutItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:ConditionCheckItem",
+            ]),
+        ),
         ("session", BTreeSet::from(["dynamodb:GetItem", "dynamodb:DeleteItem"])),
     ]);
     for (name, function) in functions(&template()) {
@@ -110,6 +126,84 @@ fn policies_grant_only_item_actions_on_the_table() {
         }
         let actions: BTreeSet<&str> = actions.iter().map(String::as_str).collect();
         assert_eq!(actions, expected[name.as_str()], "{name}");
+    }
+}
+
+/// The key prefixes each function's code writes or reads, from the code's
+/// own key builders and cap labels.
+fn key_prefixes() -> BTreeMap<&'static str, BTreeSet<String>> {
+    use shared::domain::{CaptchaId, Mobile, SessionToken, Username};
+    use shared::service::{Limit, Limits, keys};
+    use shared::store::key_kind;
+    let limits = Limits::from(shared::config::LimitsConfig::default());
+    let kind = |key: String| format!("{}#*", key_kind(&key));
+    let limit = |limit: Limit| format!("limit#{}#*", limit.label());
+    let mobile = Mobile::parse("13800138000").unwrap();
+    let captcha = kind(keys::captcha(&CaptchaId::parse("3f0c9a5e-2b1d-4c8e-9f6a-1d2e3f4a5b6c").unwrap()));
+    let session = kind(keys::session(&SessionToken::parse(&"A".repeat(43)).unwrap().hash()));
+    BTreeMap::from([
+        ("captcha", BTreeSet::from([captcha.clone(), limit(limits.captchas_per_ip)])),
+        (
+            "sms",
+            BTreeSet::from([
+                captcha,
+                kind(keys::send_flag(&mobile)),
+                kind(keys::sms_code(&mobile)),
+                kind(keys::mobile_guard(&mobile)),
+                limit(limits.sms_per_mobile),
+                limit(limits.sms_per_ip),
+                limit(limits.sms_global),
+                limit(limits.captcha_failures_per_ip),
+            ]),
+        ),
+        (
+            "register",
+            BTreeSet::from([
+                kind(keys::sms_code(&mobile)),
+                kind(keys::user(&Username::parse("alice_01").unwrap())),
+                kind(keys::mobile_guard(&mobile)),
+                session.clone(),
+                limit(limits.code_failures_per_ip),
+            ]),
+        ),
+        ("session", BTreeSet::from([session])),
+    ])
+}
+
+#[test]
+fn each_function_may_touch_only_the_keys_its_code_uses() {
+    let expected = key_prefixes();
+    for (name, function) in functions(&template()) {
+        for policy in function["Properties"]["Policies"].as_sequence().unwrap() {
+            for statement in policy["Statement"].as_sequence().unwrap() {
+                let leading = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+                    .as_sequence()
+                    .unwrap_or_else(|| panic!("{name}: every statement is limited by dynamodb:LeadingKeys"));
+                let leading: BTreeSet<String> = leading.iter().map(|k| k.as_str().unwrap().to_owned()).collect();
+                assert_eq!(leading, expected[name.as_str()], "{name}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_stack_is_throttled_and_trusts_no_origin_by_default() {
+    let template = template();
+    let origins = &template["Parameters"]["AllowedOrigins"];
+    assert!(origins.get("Default").is_none(), "no default origin: {origins:?}");
+    assert_eq!(origins["AllowedPattern"], "https://[^,/]+");
+    let routes = &template["Resources"]["Api"]["Properties"]["DefaultRouteSettings"];
+    for (setting, parameter) in
+        [("ThrottlingBurstLimit", "!Ref ThrottlingBurstLimit"), ("ThrottlingRateLimit", "!Ref ThrottlingRateLimit")]
+    {
+        assert_eq!(serde_norway::to_string(&routes[setting]).unwrap().trim(), parameter, "{setting}");
+    }
+    for (name, function) in functions(&template) {
+        let reserved = serde_norway::to_string(&function["Properties"]["ReservedConcurrentExecutions"]).unwrap();
+        assert_eq!(reserved.trim(), "!Ref ReservedConcurrency", "{name}");
+    }
+    for secret in ["RonglianAuthToken", "SmsCodeKey"] {
+        assert_eq!(template["Parameters"][secret]["NoEcho"], true, "{secret}");
     }
 }
 

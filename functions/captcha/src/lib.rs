@@ -4,7 +4,7 @@
 use lambda_http::{Body, Request, Response};
 use shared::clock::Clock;
 use shared::domain::CaptchaId;
-use shared::http::{ApiError, path_parameter, png, respond, source_ip};
+use shared::http::{ApiError, client_key, path_parameter, png, respond};
 use shared::random::Random;
 use shared::service::CaptchaService;
 use shared::store::Store;
@@ -21,5 +21,5 @@ async fn issue<S: Store, C: Clock, R: Random>(
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let id = CaptchaId::parse(&path_parameter(request, "uuid"))?;
-    Ok(png(service.issue(&id, source_ip(request).as_deref()).await?))
+    Ok(png(service.issue(&id, client_key(request).as_ref()).await?))
 }

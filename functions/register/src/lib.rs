@@ -4,8 +4,8 @@
 use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value};
 use shared::clock::Clock;
-use shared::domain::{Mobile, Password, SmsCode, Username};
-use shared::http::{ApiError, BadRequest, body_bytes, ok, respond, with_session_cookie};
+use shared::domain::{Mobile, Password, SmsCode, SmsCodeId, Username};
+use shared::http::{ApiError, BadRequest, client_key, json_body, ok, respond, with_session_cookie};
 use shared::random::Random;
 use shared::service::{NewUser, RegisterService};
 use shared::store::Store;
@@ -24,13 +24,14 @@ async fn register<S: Store, C: Clock, R: Random + 'static>(
     service: &RegisterService<S, C, R>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let user = parse_form(body_bytes(request))?;
-    let token = service.register(user).await?;
+    let user = parse_form(json_body(request)?)?;
+    let token = service.register(user, client_key(request).as_ref()).await?;
     Ok(with_session_cookie(ok(Map::new()), Some(&token), service.session_ttl))
 }
 
 /// Parses the original front end's form, `{"username", "password",
-/// "password2", "mobile", "sms_code", "allow"}`, naming the first bad field.
+/// "password2", "mobile", "sms_code", "allow"}`, plus the `sms_code_id` the
+/// send answered with, naming the first bad field.
 pub fn parse_form(body: &[u8]) -> Result<NewUser, ApiError> {
     if body.len() > MAX_BODY_BYTES {
         return Err(BadRequest::InvalidBody.into());
@@ -46,10 +47,11 @@ pub fn parse_form(body: &[u8]) -> Result<NewUser, ApiError> {
     }
     let mobile = Mobile::parse(text("mobile"))?;
     let sms_code = SmsCode::parse(text("sms_code"))?;
+    let sms_code_id = SmsCodeId::parse(text("sms_code_id"))?;
     if form.get("allow") != Some(&Value::Bool(true)) {
         return Err(BadRequest::AllowRequired.into());
     }
-    Ok(NewUser { username, password, mobile, sms_code })
+    Ok(NewUser { username, password, mobile, sms_code, sms_code_id })
 }
 
 #[cfg(test)]
@@ -60,7 +62,8 @@ mod tests {
     fn form(overrides: Value) -> Vec<u8> {
         let mut form = json!({
             "username": "alice_01", "password": "correct horse", "password2": "correct horse",
-            "mobile": "13800138000", "sms_code": "123456", "allow": true
+            "mobile": "13800138000", "sms_code": "123456", "sms_code_id": "0123456789abcdef0123456789abcdef",
+            "allow": true
         });
         for (key, value) in overrides.as_object().unwrap() {
             form[key] = value.clone();
@@ -86,6 +89,8 @@ mod tests {
         assert_eq!(error_key(&form(json!({"password2": "correct horsf"}))), "password_mismatch");
         assert_eq!(error_key(&form(json!({"mobile": "12345"}))), "invalid_mobile");
         assert_eq!(error_key(&form(json!({"sms_code": "12a456"}))), "invalid_sms_code");
+        assert_eq!(error_key(&form(json!({"sms_code_id": "0123"}))), "invalid_sms_code_id");
+        assert_eq!(error_key(&form(json!({"sms_code_id": null}))), "invalid_sms_code_id");
         assert_eq!(error_key(&form(json!({"allow": false}))), "allow_required");
         assert_eq!(error_key(&form(json!({"allow": "true"}))), "allow_required");
     }

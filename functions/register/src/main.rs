@@ -1,6 +1,6 @@
 use lambda_http::{Error, service_fn};
 use shared::clock::SystemClock;
-use shared::password::PasswordHasher;
+use shared::code_key::CodeKey;
 use shared::random::OsRandom;
 use shared::service::RegisterService;
 use std::convert::Infallible;
@@ -10,13 +10,8 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     shared::startup::init_logging();
     let (config, store) = shared::startup::init().await?;
-    let service = RegisterService {
-        store,
-        clock: SystemClock,
-        random: Arc::new(OsRandom),
-        hasher: PasswordHasher::owasp(),
-        session_ttl: config.lifetimes.session,
-    };
+    let code_key = CodeKey::from_config(&config).map_err(shared::startup::fail)?;
+    let service = RegisterService::new(&config, store, SystemClock, Arc::new(OsRandom), code_key);
     lambda_http::run(service_fn(|request| async { Ok::<_, Infallible>(register::handle(&service, request).await) }))
         .await
 }

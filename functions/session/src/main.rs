@@ -6,8 +6,8 @@ use std::convert::Infallible;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::startup::init_logging();
-    let (_config, store) = shared::startup::init().await?;
-    let service = SessionService { store, clock: SystemClock };
+    let (config, store) = shared::startup::init().await?;
+    let service = SessionService::new(&config, store, SystemClock);
     lambda_http::run(service_fn(|request| async { Ok::<_, Infallible>(session::handle(&service, request).await) }))
         .await
 }

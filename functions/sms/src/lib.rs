@@ -1,11 +1,12 @@
 //! `GET /sms_codes/{mobile}/?image_code=..&image_code_id=..`: checks the
-//! captcha and sends a six-digit code, at most once per cooldown.
+//! captcha and sends a six-digit code, at most once per cooldown, answering
+//! with the `sms_code_id` that every guess of the code must carry.
 
 use lambda_http::{Body, Request, Response};
-use serde_json::Map;
+use serde_json::{Map, Value};
 use shared::clock::Clock;
 use shared::domain::{CaptchaAnswer, CaptchaId, Mobile};
-use shared::http::{ApiError, BadRequest, ok, path_parameter, query_parameter, respond, source_ip};
+use shared::http::{ApiError, BadRequest, client_key, ok, path_parameter, query_parameter, respond};
 use shared::random::Random;
 use shared::service::SmsService;
 use shared::sms::SmsSender;
@@ -29,6 +30,6 @@ async fn send<S: Store, M: SmsSender, C: Clock, R: Random>(
     };
     let id = CaptchaId::parse(&id)?;
     let answer = CaptchaAnswer::parse(&answer)?;
-    service.send_code(&mobile, &id, &answer, source_ip(request).as_deref()).await?;
-    Ok(ok(Map::new()))
+    let sms_code_id = service.send_code(&mobile, &id, &answer, client_key(request).as_ref()).await?;
+    Ok(ok(Map::from_iter([("sms_code_id".to_owned(), Value::from(sms_code_id.as_str()))])))
 }

@@ -2,16 +2,20 @@
 
 pub(crate) mod captcha_answer;
 mod captcha_id;
+mod client_key;
 mod mobile;
 mod password;
 mod session_token;
 mod sms_code;
+mod sms_code_id;
 mod username;
 
 pub use captcha_answer::{CaptchaAnswer, CaptchaText, InvalidCaptchaAnswer};
 pub use captcha_id::{CaptchaId, InvalidCaptchaId};
+pub use client_key::ClientKey;
 pub use mobile::{InvalidMobile, MaskedMobile, Mobile};
 pub use password::{InvalidPassword, Password};
 pub use session_token::{InvalidSessionToken, SessionToken, TokenHash};
 pub use sms_code::{InvalidSmsCode, SmsCode};
+pub use sms_code_id::{InvalidSmsCodeId, SmsCodeId};
 pub use username::{InvalidUsername, Username};

@@ -5,7 +5,7 @@
 use super::{Error, keys};
 use crate::clock::EpochSeconds;
 use crate::config::LimitsConfig;
-use crate::store::{Cond, Item, Op};
+use crate::store::{Cond, Item, Label, Op, Store, StoreError, Write};
 
 /// Which cap a request hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +18,10 @@ pub enum LimitKind {
     Global,
     /// Captchas requested from one client IP per minute.
     CaptchaIp,
+    /// Wrong or unknown captcha answers from one client per hour.
+    CaptchaFailures,
+    /// Wrong SMS-code guesses from one client per hour.
+    CodeFailures,
 }
 
 /// One cap: at most `max` per `window` seconds, counted in windows aligned
@@ -30,19 +34,27 @@ pub struct Limit {
 }
 
 impl Limit {
-    fn key(&self, subject: &str, now: EpochSeconds) -> (String, EpochSeconds) {
-        let index = now.div_euclid(self.window);
-        let name = match self.kind {
+    /// The counter's name in its key, and the label of its counting write:
+    /// the window is full.
+    pub fn label(&self) -> Label {
+        match self.kind {
             LimitKind::MobileDaily => "sms-mobile-day",
             LimitKind::IpHourly => "sms-ip-hour",
             LimitKind::Global => "sms-all-minute",
             LimitKind::CaptchaIp => "captcha-ip-minute",
-        };
-        (format!("limit#{name}#{subject}#{index}"), (index + 1) * self.window)
+            LimitKind::CaptchaFailures => "captcha-failures-ip-hour",
+            LimitKind::CodeFailures => "code-failures-ip-hour",
+        }
     }
 
-    /// Counts one more, unless the window's count has reached `max`.
-    pub fn count(&self, subject: &str, now: EpochSeconds) -> Op {
+    fn key(&self, subject: &str, now: EpochSeconds) -> (String, EpochSeconds) {
+        let index = now.div_euclid(self.window);
+        (format!("limit#{}#{subject}#{index}", self.label()), (index + 1) * self.window)
+    }
+
+    /// Counts one more, unless the window's count has reached `max`; the
+    /// write is labelled [`Limit::label`].
+    pub fn count(&self, subject: &str, now: EpochSeconds) -> Write {
         let (pk, expires_at) = self.key(subject, now);
         Op::Add {
             pk,
@@ -51,12 +63,31 @@ impl Limit {
             expires_at,
             cond: Cond::Below { attribute: keys::COUNT, limit: self.max },
         }
+        .labelled(self.label())
+    }
+
+    /// Passes while the window's count is below `max`, counting nothing:
+    /// a cap that failures fill and a success must respect.
+    pub fn check(&self, subject: &str, now: EpochSeconds) -> Write {
+        let (pk, _) = self.key(subject, now);
+        Op::Check { pk, cond: Cond::Below { attribute: keys::COUNT, limit: self.max } }.labelled(self.label())
+    }
+
+    /// Counts one failure with one UpdateItem; a refusal once the window is full.
+    pub async fn count_failure<S: Store>(&self, store: &S, subject: &str, now: EpochSeconds) -> Result<(), Error> {
+        let (pk, expires_at) = self.key(subject, now);
+        let cond = Cond::Below { attribute: keys::COUNT, limit: self.max };
+        match store.add(&pk, keys::COUNT, 1, Some(expires_at), cond, now).await {
+            Ok(_) => Ok(()),
+            Err(StoreError::ConditionFailed { current }) => Err(self.refusal(current.as_ref(), now)),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Gives back one count, for a request that failed after counting.
-    pub fn give_back(&self, subject: &str, now: EpochSeconds) -> Op {
+    pub fn give_back(&self, subject: &str, now: EpochSeconds) -> Write {
         let (pk, expires_at) = self.key(subject, now);
-        Op::Add { pk, attribute: keys::COUNT, by: -1, expires_at, cond: Cond::Always }
+        Op::Add { pk, attribute: keys::COUNT, by: -1, expires_at, cond: Cond::Always }.labelled(self.label())
     }
 
     /// The refusal for a full window whose counter is `current`.
@@ -73,6 +104,8 @@ pub struct Limits {
     pub sms_per_ip: Limit,
     pub sms_global: Limit,
     pub captchas_per_ip: Limit,
+    pub captcha_failures_per_ip: Limit,
+    pub code_failures_per_ip: Limit,
 }
 
 impl From<LimitsConfig> for Limits {
@@ -82,6 +115,16 @@ impl From<LimitsConfig> for Limits {
             sms_per_ip: Limit { kind: LimitKind::IpHourly, max: config.sms_per_ip_per_hour, window: 3_600 },
             sms_global: Limit { kind: LimitKind::Global, max: config.sms_per_minute, window: 60 },
             captchas_per_ip: Limit { kind: LimitKind::CaptchaIp, max: config.captchas_per_ip_per_minute, window: 60 },
+            captcha_failures_per_ip: Limit {
+                kind: LimitKind::CaptchaFailures,
+                max: config.captcha_failures_per_ip_per_hour,
+                window: 3_600,
+            },
+            code_failures_per_ip: Limit {
+                kind: LimitKind::CodeFailures,
+                max: config.sms_code_failures_per_ip_per_hour,
+                window: 3_600,
+            },
         }
     }
 }
@@ -94,7 +137,7 @@ mod tests {
 
     #[test]
     fn a_window_ends_at_the_next_multiple_of_its_length() {
-        let Op::Add { pk, expires_at, .. } = DAY.count("13800138000", 86_400 * 3 + 5) else { panic!() };
+        let Op::Add { pk, expires_at, .. } = DAY.count("13800138000", 86_400 * 3 + 5).op else { panic!() };
         assert_eq!(pk, "limit#sms-mobile-day#13800138000#3");
         assert_eq!(expires_at, 86_400 * 4);
     }

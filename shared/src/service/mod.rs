@@ -32,16 +32,24 @@ pub enum Error {
     RateLimited { kind: LimitKind, retry_after: i64 },
     #[error("the SMS code has expired, was used up or does not exist")]
     SmsCodeExpired,
-    #[error("the SMS code is wrong")]
-    SmsCodeIncorrect,
+    #[error("the SMS code is wrong; {attempts_left} guesses left")]
+    SmsCodeIncorrect { attempts_left: i64 },
+    #[error("the guess names another send than the live code's")]
+    SmsCodeIdMismatch { attempts_left: i64 },
     #[error("the username is taken")]
     UsernameTaken,
     #[error("the mobile number is already registered")]
     MobileTaken,
     #[error("no live session")]
     NotLoggedIn,
+    /// The send failed; `retry_after` is set when the message may have gone
+    /// out and the cooldown holds.
     #[error("sending the SMS failed")]
-    SmsFailed(#[source] SmsError),
+    SmsFailed {
+        #[source]
+        source: SmsError,
+        retry_after: Option<i64>,
+    },
     #[error("the store failed")]
     Store(#[from] StoreError),
     #[error("an internal step failed")]

@@ -1,12 +1,14 @@
-//! Registering: spend the SMS code, create the user and its mobile guard and
-//! start a session, in one transaction.
+//! Registering: claim a guess of the SMS code, then spend the code, create
+//! the user and its mobile guard and start a session in one transaction.
 
-use super::{Error, keys};
+use super::{Error, Limits, keys};
 use crate::clock::{Clock, EpochSeconds};
-use crate::domain::{Mobile, Password, SessionToken, SmsCode, Username};
+use crate::code_key::CodeKey;
+use crate::config::Config;
+use crate::domain::{ClientKey, Mobile, Password, SessionToken, SmsCode, SmsCodeId, Username};
 use crate::password::PasswordHasher;
 use crate::random::Random;
-use crate::store::{CancelReason, Check, Cond, Item, Op, Store, StoreError, Value};
+use crate::store::{Cancelled, Check, Cond, Item, Op, Store, StoreError};
 use std::sync::Arc;
 
 /// Wrong guesses a code survives: the fifth destroys it.
@@ -19,6 +21,8 @@ pub struct NewUser {
     pub password: Password,
     pub mobile: Mobile,
     pub sms_code: SmsCode,
+    /// The id the send answered with: only its requester knows it.
+    pub sms_code_id: SmsCodeId,
 }
 
 /// Creates accounts.
@@ -28,39 +32,68 @@ pub struct RegisterService<S, C, R> {
     pub clock: C,
     pub random: Arc<R>,
     pub hasher: PasswordHasher,
+    pub code_key: CodeKey,
+    pub limits: Limits,
     /// Seconds a new session lasts.
     pub session_ttl: i64,
 }
 
+/// What the register transaction's failed conditions mean.
+const CODE_GONE: &str = "sms code spent or replaced";
+const USERNAME_TAKEN: &str = "username taken";
+const MOBILE_TAKEN: &str = "mobile taken";
+
 impl<S: Store, C: Clock, R: Random + 'static> RegisterService<S, C, R> {
+    /// The service as every entry point wires it, from the configuration.
+    pub fn new(config: &Config, store: S, clock: C, random: Arc<R>, code_key: CodeKey) -> Self {
+        Self {
+            store,
+            clock,
+            random,
+            hasher: PasswordHasher::owasp(),
+            code_key,
+            limits: Limits::from(config.limits),
+            session_ttl: config.lifetimes.session,
+        }
+    }
+
     /// Creates the user and returns a new session's token.
     ///
     /// First one UpdateItem claims a guess: it counts the attempt, and hands
-    /// back the code, only while the code is live and has guesses left, so
-    /// however many requests race, at most five ever see the code. A wrong
-    /// guess ends there, before any password hashing. A right one is spent in
-    /// one transaction that also claims the username and the number and
-    /// writes the session: all of it happens, or none.
-    pub async fn register(&self, user: NewUser) -> Result<SessionToken, Error> {
+    /// back the code, only while the code is live, has guesses left and was
+    /// sent under `sms_code_id`, so a guess without the id counts nothing
+    /// and however many requests race, at most five ever see the code. A
+    /// wrong guess ends there, before any password hashing, and counts
+    /// against the client's failure cap. A right one is spent in one
+    /// transaction that also claims the username and the number and writes
+    /// the session: all of it happens, or none.
+    pub async fn register(&self, user: NewUser, client: Option<&ClientKey>) -> Result<SessionToken, Error> {
         let now = self.clock.now();
         let code_key = keys::sms_code(&user.mobile);
-        let code = self.claim_guess(&code_key, now).await?;
-        let send_id = code.s(keys::SEND_ID)?.to_owned();
-        if !user.sms_code.matches(code.s(keys::CODE)?) {
-            if code.n(keys::ATTEMPTS)? >= MAX_ATTEMPTS {
-                self.destroy(&code_key, &send_id, now).await;
+        let code = self.claim_guess(&code_key, &user.sms_code_id, now).await?;
+        let stored = code.s(keys::CODE)?.to_owned();
+        if !self.code_key.verify(&user.sms_code_id, &user.sms_code, &stored) {
+            let attempts_left = (MAX_ATTEMPTS - code.n(keys::ATTEMPTS)?).max(0);
+            if attempts_left == 0 {
+                self.destroy(&code_key, &user.sms_code_id, now).await;
             }
-            return Err(Error::SmsCodeIncorrect);
+            if let Some(client) = client {
+                self.limits.code_failures_per_ip.count_failure(&self.store, client.as_str(), now).await?;
+            }
+            return Err(Error::SmsCodeIncorrect { attempts_left });
         }
 
         let password_hash = self.hash(user.password.clone()).await?;
         let token = SessionToken::generate(&*self.random);
-        let this_code = || Check::eq(keys::SEND_ID, Value::S(send_id.clone()));
-        let ops = vec![
+        let mut writes = vec![
             Op::Delete {
                 pk: code_key.clone(),
-                cond: Cond::Live(vec![this_code(), Check::eq(keys::CODE, Value::S(user.sms_code.as_str().to_owned()))]),
-            },
+                cond: Cond::Live(vec![
+                    Check::eq_s(keys::SEND_ID, user.sms_code_id.as_str()),
+                    Check::eq_s(keys::CODE, stored),
+                ]),
+            }
+            .labelled(CODE_GONE),
             Op::Put {
                 item: Item::new(keys::user(&user.username))
                     .with_s(keys::USERNAME, user.username.as_str())
@@ -68,40 +101,54 @@ impl<S: Store, C: Clock, R: Random + 'static> RegisterService<S, C, R> {
                     .with_s(keys::PASSWORD_HASH, password_hash)
                     .with_n(keys::CREATED_AT, now),
                 cond: Cond::NotLive,
-            },
+            }
+            .labelled(USERNAME_TAKEN),
             Op::Put {
                 item: Item::new(keys::mobile_guard(&user.mobile)).with_s(keys::USERNAME, user.username.as_str()),
                 cond: Cond::NotLive,
-            },
+            }
+            .labelled(MOBILE_TAKEN),
             Op::Put {
                 item: Item::new(keys::session(&token.hash()))
                     .with_s(keys::USERNAME, user.username.as_str())
                     .with_s(keys::MOBILE, user.mobile.as_str())
+                    .with_n(keys::CREATED_AT, now)
                     .expiring_at(now + self.session_ttl),
                 cond: Cond::NotLive,
-            },
+            }
+            .labelled("session id taken"),
         ];
-        let refusal = match self.store.transact(ops, now).await {
+        if let Some(client) = client {
+            writes.push(self.limits.code_failures_per_ip.check(client.as_str(), now));
+        }
+        let refusal = match self.store.transact(writes, now).await {
             Ok(()) => {
                 tracing::info!(username = %user.username, mobile = %user.mobile, "user registered");
                 return Ok(token);
             }
-            Err(StoreError::Cancelled { reasons }) => refusal(&reasons),
+            Err(StoreError::Cancelled(cancelled)) => self.refusal(cancelled, now),
             Err(error) => error.into(),
         };
         if !matches!(refusal, Error::SmsCodeExpired) {
             // The right code is not a guess: give the attempt back for the retry.
-            self.give_back_guess(&code_key, &send_id, now).await;
+            self.give_back_guess(&code_key, &user.sms_code_id, now).await;
         }
         Err(refusal)
     }
 
-    /// Counts one guess on the live code, if it has guesses left, and returns
-    /// the code as counted.
-    async fn claim_guess(&self, code_key: &str, now: EpochSeconds) -> Result<Item, Error> {
-        let cond = Cond::Live(vec![Check::lt(keys::ATTEMPTS, MAX_ATTEMPTS)]);
-        match self.store.increment(code_key, keys::ATTEMPTS, cond, now).await {
+    /// Counts one guess on the live code sent under `id`, if it has guesses
+    /// left, and returns the code as counted. A guess naming another send
+    /// counts nothing.
+    async fn claim_guess(&self, code_key: &str, id: &SmsCodeId, now: EpochSeconds) -> Result<Item, Error> {
+        let cond = Cond::Live(vec![Check::eq_s(keys::SEND_ID, id.as_str()), Check::lt(keys::ATTEMPTS, MAX_ATTEMPTS)]);
+        match self.store.add(code_key, keys::ATTEMPTS, 1, None, cond, now).await {
             Ok(code) => Ok(code),
+            Err(StoreError::ConditionFailed { current: Some(current) })
+                if !id.matches(current.s(keys::SEND_ID).unwrap_or_default()) =>
+            {
+                let attempts_left = (MAX_ATTEMPTS - current.n(keys::ATTEMPTS).unwrap_or(MAX_ATTEMPTS)).max(0);
+                Err(Error::SmsCodeIdMismatch { attempts_left })
+            }
             // Missing, expired, or out of guesses: either way this code is done.
             Err(StoreError::ConditionFailed { .. }) => Err(Error::SmsCodeExpired),
             Err(error) => Err(error.into()),
@@ -110,22 +157,16 @@ impl<S: Store, C: Clock, R: Random + 'static> RegisterService<S, C, R> {
 
     /// Deletes a code whose guesses are used up; the claim already refuses
     /// it, so this only tidies up.
-    async fn destroy(&self, code_key: &str, send_id: &str, now: EpochSeconds) {
-        let cond = Cond::Live(vec![Check::eq(keys::SEND_ID, Value::S(send_id.to_owned()))]);
+    async fn destroy(&self, code_key: &str, id: &SmsCodeId, now: EpochSeconds) {
+        let cond = Cond::Live(vec![Check::eq_s(keys::SEND_ID, id.as_str())]);
         if let Err(error) = self.store.delete(code_key, cond, now).await {
             tracing::warn!(error = %error, "deleting a used-up SMS code failed; it expires by itself");
         }
     }
 
-    async fn give_back_guess(&self, code_key: &str, send_id: &str, now: EpochSeconds) {
-        let op = Op::Add {
-            pk: code_key.to_owned(),
-            attribute: keys::ATTEMPTS,
-            by: -1,
-            expires_at: now,
-            cond: Cond::Live(vec![Check::eq(keys::SEND_ID, Value::S(send_id.to_owned()))]),
-        };
-        if let Err(error) = self.store.transact(vec![op], now).await {
+    async fn give_back_guess(&self, code_key: &str, id: &SmsCodeId, now: EpochSeconds) {
+        let cond = Cond::Live(vec![Check::eq_s(keys::SEND_ID, id.as_str())]);
+        if let Err(error) = self.store.add(code_key, keys::ATTEMPTS, -1, None, cond, now).await {
             tracing::warn!(error = %error, "giving back a guess failed");
         }
     }
@@ -138,19 +179,22 @@ impl<S: Store, C: Clock, R: Random + 'static> RegisterService<S, C, R> {
             .map_err(Error::internal)?
             .map_err(Error::internal)
     }
-}
 
-/// Why the transaction was refused, by the first write whose condition failed.
-fn refusal(reasons: &[CancelReason]) -> Error {
-    let failed = |index: usize| matches!(reasons.get(index), Some(CancelReason::ConditionFailed { .. }));
-    if failed(0) {
-        // Spent by a concurrent request with the same right code, or replaced by a new SMS.
-        Error::SmsCodeExpired
-    } else if failed(1) {
-        Error::UsernameTaken
-    } else if failed(2) {
-        Error::MobileTaken
-    } else {
-        Error::internal("the register transaction was cancelled without a failed condition")
+    /// Why the transaction was refused: the code first, then the username,
+    /// then the number, then the client's failure cap.
+    fn refusal(&self, cancelled: Cancelled, now: EpochSeconds) -> Error {
+        let failures = self.limits.code_failures_per_ip;
+        if cancelled.failed(CODE_GONE).is_some() {
+            // Spent by a concurrent request with the same right code, or replaced by a new SMS.
+            Error::SmsCodeExpired
+        } else if cancelled.failed(USERNAME_TAKEN).is_some() {
+            Error::UsernameTaken
+        } else if cancelled.failed(MOBILE_TAKEN).is_some() {
+            Error::MobileTaken
+        } else if let Some(counter) = cancelled.failed(failures.label()) {
+            failures.refusal(counter, now)
+        } else {
+            Error::internal(StoreError::Cancelled(cancelled))
+        }
     }
 }

@@ -2,6 +2,7 @@
 
 use super::{Error, keys};
 use crate::clock::Clock;
+use crate::config::Config;
 use crate::domain::{Mobile, SessionToken};
 use crate::store::{Cond, Store};
 
@@ -20,6 +21,11 @@ pub struct SessionService<S, C> {
 }
 
 impl<S: Store, C: Clock> SessionService<S, C> {
+    /// The service as every entry point wires it.
+    pub fn new(_config: &Config, store: S, clock: C) -> Self {
+        Self { store, clock }
+    }
+
     /// The live session for `token`. One GetItem.
     pub async fn current(&self, token: &SessionToken) -> Result<SessionInfo, Error> {
         let item = self.store.get(&keys::session(&token.hash()), self.clock.now()).await?;

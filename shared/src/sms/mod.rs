@@ -15,7 +15,9 @@ pub trait SmsSender: Send + Sync {
     fn send(&self, to: &Mobile, code: &SmsCode, minutes: u32) -> impl Future<Output = Result<(), SmsError>> + Send;
 }
 
-/// Why an SMS was not sent.
+/// Why an SMS may not have been sent. Only [`SmsError::certainly_not_sent`]
+/// failures may give back what the send took (cooldown, counts): after any
+/// other the message may be on its way.
 #[derive(Debug, thiserror::Error)]
 pub enum SmsError {
     /// The provider refused the message; its code and message are kept.
@@ -24,9 +26,21 @@ pub enum SmsError {
     /// The provider's per-number or per-template limit (160038–160041).
     #[error("the provider's rate limit: {status_code} {message}")]
     RateLimited { status_code: String, message: String },
-    /// No usable answer: refused connection, timeout, non-200 or not JSON.
-    #[error("the provider is unavailable: {0}")]
-    Unavailable(String, #[source] Option<Box<dyn std::error::Error + Send + Sync>>),
+    /// The request never reached the provider: no connection, or TLS failed
+    /// before it was written.
+    #[error("the provider could not be reached: {0}")]
+    NotDelivered(String, #[source] Option<Box<dyn std::error::Error + Send + Sync>>),
+    /// The request was written but no usable answer came: a timeout, a
+    /// non-200 status or an unreadable body. The message may have gone out.
+    #[error("the provider's answer is unknown: {0}")]
+    Unknown(String, #[source] Option<Box<dyn std::error::Error + Send + Sync>>),
+}
+
+impl SmsError {
+    /// Whether the provider certainly did not accept the message.
+    pub fn certainly_not_sent(&self) -> bool {
+        !matches!(self, SmsError::Unknown(..))
+    }
 }
 
 impl<M: SmsSender + ?Sized> SmsSender for std::sync::Arc<M> {

@@ -11,6 +11,7 @@ use crate::domain::{Mobile, SmsCode};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use md5::{Digest, Md5};
+use secrecy::ExposeSecret;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The API version segment of every path.
@@ -81,7 +82,7 @@ impl RonglianClient {
     /// `timestamp` (Beijing time, as [`beijing_timestamp`] writes it).
     pub fn sign(&self, to: &str, datas: &[&str], timestamp: &str) -> SignedRequest {
         let config = &self.config;
-        let digest = Md5::digest(format!("{}{}{timestamp}", config.account_sid, config.auth_token.expose()));
+        let digest = Md5::digest(format!("{}{}{timestamp}", config.account_sid, config.auth_token.expose_secret()));
         let sig: String = digest.iter().map(|b| format!("{b:02X}")).collect();
         let authorization = STANDARD.encode(format!("{}:{timestamp}", config.account_sid));
         let datas: Vec<String> = datas.iter().map(|d| json_string(d)).collect();
@@ -115,31 +116,47 @@ impl RonglianClient {
             builder = builder.header(name, value);
         }
         // The URL carries the signature: strip it from any error that might be logged.
-        let unavailable =
-            |what: &str, e: reqwest::Error| SmsError::Unavailable(what.to_owned(), Some(Box::new(e.without_url())));
-        let response = builder.send().await.map_err(|e| unavailable("request failed", e))?;
+        let unknown =
+            |what: &str, e: reqwest::Error| SmsError::Unknown(what.to_owned(), Some(Box::new(e.without_url())));
+        let response = builder.send().await.map_err(|e| {
+            if e.is_connect() {
+                SmsError::NotDelivered("no connection".to_owned(), Some(Box::new(e.without_url())))
+            } else {
+                unknown("the request failed after it was sent", e)
+            }
+        })?;
         let status = response.status();
         if status != reqwest::StatusCode::OK {
-            return Err(SmsError::Unavailable(format!("HTTP status {status}"), None));
+            return Err(SmsError::Unknown(format!("HTTP status {status}"), None));
         }
-        let bytes = response.bytes().await.map_err(|e| unavailable("reading the answer failed", e))?;
-        let answer: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| SmsError::Unavailable("the answer is not JSON".to_owned(), Some(Box::new(e))))?;
-        let text = |key: &str| answer.get(key).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
-        let status_code = text("statusCode");
+        let bytes = response.bytes().await.map_err(|e| unknown("reading the answer failed", e))?;
+        let reply: Reply = serde_json::from_slice(&bytes)
+            .map_err(|e| SmsError::Unknown("the answer is not Ronglian's JSON".to_owned(), Some(Box::new(e))))?;
+        let (status_code, message) = (reply.status_code, reply.status_msg);
         match status_code.as_str() {
-            "000000" => Ok(answer
-                .pointer("/templateSMS/smsMessageSid")
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or_default()
-                .to_owned()),
-            "" => Err(SmsError::Unavailable("the answer has no statusCode".to_owned(), None)),
-            "160038" | "160039" | "160040" | "160041" => {
-                Err(SmsError::RateLimited { status_code, message: text("statusMsg") })
-            }
-            _ => Err(SmsError::Refused { status_code, message: text("statusMsg") }),
+            "000000" => Ok(reply.template_sms.map(|sms| sms.sms_message_sid).unwrap_or_default()),
+            "160038" | "160039" | "160040" | "160041" => Err(SmsError::RateLimited { status_code, message }),
+            _ => Err(SmsError::Refused { status_code, message }),
         }
     }
+}
+
+/// Ronglian's answer, errors included: `statusCode` is `"000000"` on success.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Reply {
+    status_code: String,
+    #[serde(default)]
+    status_msg: String,
+    #[serde(rename = "templateSMS")]
+    template_sms: Option<TemplateSms>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TemplateSms {
+    #[serde(default)]
+    sms_message_sid: String,
 }
 
 impl SmsSender for RonglianClient {
@@ -153,7 +170,7 @@ impl SmsSender for RonglianClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Secret;
+    use secrecy::SecretString;
 
     #[test]
     fn the_epoch_is_8_am_in_beijing() {
@@ -176,7 +193,7 @@ mod tests {
     fn the_auth_token_is_not_in_the_debug_output() {
         let client = RonglianClient::new(RonglianConfig {
             account_sid: "sid".to_owned(),
-            auth_token: Secret::new("very-secret-token"),
+            auth_token: SecretString::from("very-secret-token"),
             app_id: "app".to_owned(),
             template_id: "1".to_owned(),
             base_url: "http://127.0.0.1:1".to_owned(),

@@ -1,7 +1,7 @@
 //! An in-process store with the same semantics as the DynamoDB one: for the
 //! local API and fast tests.
 
-use super::{CancelReason, Cond, Item, Op, Store, StoreError, Value};
+use super::{Cancelled, Cond, Failed, Item, Op, Store, StoreError, Value, Write};
 use crate::clock::EpochSeconds;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -27,13 +27,6 @@ impl MemoryStore {
         // Every operation checks before it mutates, so a panic cannot leave a half-applied write.
         self.items.lock().unwrap_or_else(PoisonError::into_inner)
     }
-
-    /// Every item, live or expired, for tests that inspect what was written.
-    pub fn dump(&self) -> Vec<Item> {
-        let mut items: Vec<Item> = self.items().values().cloned().collect();
-        items.sort_by(|a, b| a.pk().cmp(b.pk()));
-        items
-    }
 }
 
 fn live(item: Option<&Item>, now: EpochSeconds) -> Option<Item> {
@@ -43,6 +36,28 @@ fn live(item: Option<&Item>, now: EpochSeconds) -> Option<Item> {
 fn check(items: &HashMap<String, Item>, pk: &str, cond: &Cond, now: EpochSeconds) -> Result<(), StoreError> {
     let stored = items.get(pk);
     if cond.holds(stored, now) { Ok(()) } else { Err(StoreError::ConditionFailed { current: live(stored, now) }) }
+}
+
+/// Adds `by` to `attribute` as DynamoDB's `ADD` does, refusing a string.
+fn add_to(
+    items: &mut HashMap<String, Item>,
+    pk: &str,
+    attribute: &'static str,
+    by: i64,
+    expires_at: Option<EpochSeconds>,
+) -> Result<Item, StoreError> {
+    let current = match items.get(pk).and_then(|item| item.get(attribute)) {
+        Some(Value::N(n)) => *n,
+        None => 0,
+        Some(Value::S(_)) => return Err(StoreError::Malformed { pk: pk.to_owned(), attribute: attribute.to_owned() }),
+    };
+    let item = items.entry(pk.to_owned()).or_insert_with(|| Item::new(pk));
+    let mut updated = item.clone().with_n(attribute, current + by);
+    if let (None, Some(at)) = (updated.expires_at(), expires_at) {
+        updated = updated.expiring_at(at);
+    }
+    *item = updated.clone();
+    Ok(updated)
 }
 
 impl Store for MemoryStore {
@@ -68,56 +83,44 @@ impl Store for MemoryStore {
         Ok(self.items().remove(pk).filter(|item| item.is_live(now)))
     }
 
-    async fn increment(
+    async fn add(
         &self,
         pk: &str,
         attribute: &'static str,
+        by: i64,
+        expires_at: Option<EpochSeconds>,
         cond: Cond,
         now: EpochSeconds,
     ) -> Result<Item, StoreError> {
         let mut items = self.items();
         check(&items, pk, &cond, now)?;
-        let item = items.entry(pk.to_owned()).or_insert_with(|| Item::new(pk));
-        let next = match item.get(attribute) {
-            Some(Value::N(n)) => n + 1,
-            None => 1,
-            Some(Value::S(_)) => {
-                return Err(StoreError::Malformed { pk: pk.to_owned(), attribute: attribute.to_owned() });
-            }
-        };
-        *item = item.clone().with_n(attribute, next);
-        Ok(item.clone())
+        add_to(&mut items, pk, attribute, by, expires_at)
     }
 
-    async fn transact(&self, ops: Vec<Op>, now: EpochSeconds) -> Result<(), StoreError> {
+    async fn transact(&self, writes: Vec<Write>, now: EpochSeconds) -> Result<(), StoreError> {
         let mut seen = HashSet::new();
-        if let Some(op) = ops.iter().find(|op| !seen.insert(op.pk())) {
-            return Err(StoreError::Rejected(Box::new(DuplicateKey(op.pk().to_owned()))));
+        if let Some(write) = writes.iter().find(|write| !seen.insert(write.op.pk())) {
+            return Err(StoreError::Rejected(Box::new(DuplicateKey(write.op.pk().to_owned()))));
         }
         let mut items = self.items();
         // DynamoDB refuses to ADD to a string; so does this store, before writing anything.
-        for op in &ops {
-            if let Op::Add { pk, attribute, .. } = op
+        for write in &writes {
+            if let Op::Add { pk, attribute, .. } = &write.op
                 && let Some(Value::S(_)) = items.get(pk).and_then(|item| item.get(attribute))
             {
                 return Err(StoreError::Malformed { pk: pk.clone(), attribute: (*attribute).to_owned() });
             }
         }
-        let reasons: Vec<CancelReason> = ops
+        let failed: Vec<Failed> = writes
             .iter()
-            .map(|op| {
-                let pk = op.pk();
-                match check(&items, pk, op.cond(), now) {
-                    Ok(()) => CancelReason::Passed,
-                    Err(_) => CancelReason::ConditionFailed { current: live(items.get(pk), now) },
-                }
-            })
+            .filter(|write| check(&items, write.op.pk(), write.op.cond(), now).is_err())
+            .map(|write| Failed { label: write.label, current: live(items.get(write.op.pk()), now) })
             .collect();
-        if reasons.iter().any(|reason| *reason != CancelReason::Passed) {
-            return Err(StoreError::Cancelled { reasons });
+        if !failed.is_empty() {
+            return Err(StoreError::Cancelled(Cancelled::new(failed)));
         }
-        for op in ops {
-            match op {
+        for write in writes {
+            match write.op {
                 Op::Put { item, .. } => {
                     items.insert(item.pk().to_owned(), item);
                 }
@@ -125,17 +128,9 @@ impl Store for MemoryStore {
                     items.remove(&pk);
                 }
                 Op::Add { pk, attribute, by, expires_at, .. } => {
-                    let item = items.entry(pk.clone()).or_insert_with(|| Item::new(pk.as_str()));
-                    let current = match item.get(attribute) {
-                        Some(Value::N(n)) => *n,
-                        _ => 0,
-                    };
-                    let mut updated = item.clone().with_n(attribute, current + by);
-                    if updated.expires_at().is_none() {
-                        updated = updated.expiring_at(expires_at);
-                    }
-                    *item = updated;
+                    add_to(&mut items, &pk, attribute, by, Some(expires_at))?;
                 }
+                Op::Check { .. } => {}
             }
         }
         Ok(())

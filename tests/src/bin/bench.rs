@@ -47,7 +47,7 @@ fn rss_peak_kib(pid: u32) -> Option<u64> {
 }
 
 fn event(method: &str, uri: &str, cookie: Option<&str>, body: Option<&Value>) -> Value {
-    tests::events::v2(method, uri, cookie.map(|token| format!("sessionid={token}")).as_deref(), body)
+    tests::events::v2(method, uri, cookie.map(|token| format!("__Host-sessionid={token}")).as_deref(), body)
 }
 
 fn form(username: &str, mobile: &str, code: &str) -> Value {
@@ -100,7 +100,7 @@ async fn cold_starts(report: &mut Report, runs: usize) {
     let mut sms_env = base.clone();
     sms_env.extend([
         ("RONGLIAN_ACCOUNT_SID", config.account_sid.clone()),
-        ("RONGLIAN_AUTH_TOKEN", config.auth_token.expose().to_owned()),
+        ("RONGLIAN_AUTH_TOKEN", secrecy::ExposeSecret::expose_secret(&config.auth_token).to_owned()),
         ("RONGLIAN_APP_ID", config.app_id.clone()),
         ("RONGLIAN_TEMPLATE_ID", config.template_id.clone()),
         ("RONGLIAN_BASE_URL", config.base_url.clone()),
@@ -274,7 +274,7 @@ async fn warm<S: Store + 'static>(
             assert_eq!(r["statusCode"], status, "{case:?}: {r}");
             if case == Case::Register {
                 let cookie = r["cookies"][0].as_str().unwrap();
-                tokens.push(cookie.trim_start_matches("sessionid=").split(';').next().unwrap().to_owned());
+                tokens.push(cookie.trim_start_matches("__Host-sessionid=").split(';').next().unwrap().to_owned());
             }
         }
         let (p50, _, p99) = summary(&mut samples);

@@ -1,0 +1,70 @@
+//! The DynamoDB client, built once per cold start with compiled-in trust roots.
+
+use aws_sdk_dynamodb::Client;
+use std::time::Duration;
+
+/// The roots DynamoDB's certificates chain to (Amazon Trust Services and
+/// the Starfield cross-signing root), compiled in: the client trusts only
+/// these, and a cold start reads no certificate files.
+static AMAZON_ROOTS: &str = include_str!("../../../assets/amazon-trust-services.pem");
+
+/// Builds the DynamoDB client once per cold start from the SDK's usual
+/// environment (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL_DYNAMODB`).
+/// Against a loopback endpoint (DynamoDB Local) with no credentials or
+/// region set, it supplies static ones itself, so the default chains never
+/// probe the instance metadata service; credentials and a region the caller
+/// did set are used as they are.
+pub async fn client_from_env() -> Client {
+    use aws_config::timeout::TimeoutConfig;
+    use aws_sdk_dynamodb::config::{Credentials, Region};
+    use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
+
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_secs(2))
+        .operation_timeout(Duration::from_secs(5))
+        .build();
+    let trust = AMAZON_ROOTS
+        .split_inclusive("-----END CERTIFICATE-----")
+        .filter(|pem| pem.contains("BEGIN CERTIFICATE"))
+        .fold(TrustStore::empty().with_native_roots(false), |store, pem| store.with_pem_certificate(pem.trim()));
+    let mut https = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring));
+    match TlsContext::builder().with_trust_store(trust).build() {
+        Ok(context) => https = https.tls_context(context),
+        // Unreachable with the compiled-in roots; the default context still works.
+        Err(error) => tracing::warn!(error = %error, "using the default TLS trust store"),
+    }
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .http_client(https.build_https());
+    let set = |name: &str| std::env::var(name).is_ok_and(|value| !value.trim().is_empty());
+    if is_loopback(&std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_default()) {
+        if !set("AWS_REGION") && !set("AWS_DEFAULT_REGION") {
+            loader = loader.region(Region::new("us-east-1"));
+        }
+        if !set("AWS_ACCESS_KEY_ID") && !set("AWS_PROFILE") {
+            loader = loader.credentials_provider(Credentials::new("local", "local", None, None, "dynamodb-local"));
+        }
+    }
+    Client::new(&loader.load().await)
+}
+
+fn is_loopback(endpoint: &str) -> bool {
+    let host = endpoint.split("://").nth(1).unwrap_or_default();
+    ["127.", "localhost", "[::1]"].iter().any(|prefix| host.starts_with(prefix))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_endpoints_count_as_local() {
+        for local in ["http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]:8000"] {
+            assert!(is_loopback(local), "{local}");
+        }
+        for remote in ["", "https://dynamodb.us-east-1.amazonaws.com", "http://10.0.0.1:8000"] {
+            assert!(!is_loopback(remote), "{remote}");
+        }
+    }
+}
