@@ -95,8 +95,8 @@ where
     /// Answers one HTTP request as API Gateway and the Lambdas would; `GET /`
     /// is the sign-up page, which in AWS any static host serves.
     pub async fn handle_http(&self, request: HttpRequest) -> http::Response<Vec<u8>> {
-        if request.method == "GET" && request.path == "/" {
-            return page();
+        if let Some(response) = page::serve(&request.method, &request.path) {
+            return response;
         }
         if request.method == "GET" && request.path == "/openapi.yaml" {
             return openapi();
@@ -130,15 +130,7 @@ where
 }
 
 /// The sign-up page: plain HTML, CSS and JavaScript, compiled in.
-const PAGE: &str = include_str!("../static/index.html");
-
-fn page() -> http::Response<Vec<u8>> {
-    let mut response = http::Response::new(PAGE.as_bytes().to_vec());
-    let headers = response.headers_mut();
-    headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/html; charset=utf-8"));
-    headers.insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-cache"));
-    response
-}
+mod page;
 
 /// The API's OpenAPI document, the contract schemathesis checks.
 const OPENAPI: &str = include_str!("../../openapi.yaml");
