@@ -18,7 +18,7 @@ use shared::config::Config;
 use shared::http::ApiError;
 use shared::random::Random;
 use shared::routes::{self, Function, NoMatch};
-use shared::service::{CaptchaService, RegisterService, SessionService, SmsService};
+use shared::service::{AccountService, CaptchaService, RegisterService, SessionService, SmsService};
 use shared::sms::SmsSender;
 use shared::store::Store;
 use std::convert::Infallible;
@@ -31,6 +31,7 @@ pub struct LocalApi<S, M, C, R> {
     pub sms: SmsService<Arc<S>, Arc<M>, Arc<C>, Arc<R>>,
     pub register: RegisterService<Arc<S>, Arc<C>, R>,
     pub session: SessionService<Arc<S>, Arc<C>>,
+    pub account: AccountService<Arc<S>, Arc<C>, R>,
 }
 
 /// A handler's answer could not be made into a Lambda response.
@@ -63,7 +64,14 @@ where
                 Arc::clone(&random),
                 code_key.clone(),
             ),
-            register: RegisterService::new(config, Arc::clone(&store), Arc::clone(&clock), random, code_key),
+            register: RegisterService::new(
+                config,
+                Arc::clone(&store),
+                Arc::clone(&clock),
+                Arc::clone(&random),
+                code_key.clone(),
+            ),
+            account: AccountService::new(config, Arc::clone(&store), Arc::clone(&clock), random, code_key),
             session: SessionService::new(config, store, clock),
         }
     }
@@ -75,6 +83,7 @@ where
             Function::Sms => sms::handle(&self.sms, request).await,
             Function::Register => register::handle(&self.register, request).await,
             Function::Session => session::handle(&self.session, request).await,
+            Function::Account => account::handle(&self.account, request).await,
         }
     }
 

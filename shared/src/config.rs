@@ -15,6 +15,8 @@ pub const SMS_NUMBER_PREFIXES: &str = "SMS_NUMBER_PREFIXES";
 pub const CAPTCHA_FAILURES_PER_IP_PER_HOUR: &str = "CAPTCHA_FAILURES_PER_IP_PER_HOUR";
 pub const SMS_CODE_FAILURES_PER_IP_PER_HOUR: &str = "SMS_CODE_FAILURES_PER_IP_PER_HOUR";
 pub const SMS_CODE_KEY: &str = "SMS_CODE_KEY";
+pub const LOGIN_FAILURES_PER_ACCOUNT: &str = "LOGIN_FAILURES_PER_ACCOUNT";
+pub const LOGIN_FAILURES_PER_IP_PER_HOUR: &str = "LOGIN_FAILURES_PER_IP_PER_HOUR";
 pub const RONGLIAN_ACCOUNT_SID: &str = "RONGLIAN_ACCOUNT_SID";
 pub const RONGLIAN_AUTH_TOKEN: &str = "RONGLIAN_AUTH_TOKEN";
 pub const RONGLIAN_APP_ID: &str = "RONGLIAN_APP_ID";
@@ -37,6 +39,8 @@ pub const VARIABLES: &[&str] = &[
     CAPTCHA_FAILURES_PER_IP_PER_HOUR,
     SMS_CODE_FAILURES_PER_IP_PER_HOUR,
     SMS_CODE_KEY,
+    LOGIN_FAILURES_PER_ACCOUNT,
+    LOGIN_FAILURES_PER_IP_PER_HOUR,
     RONGLIAN_ACCOUNT_SID,
     RONGLIAN_AUTH_TOKEN,
     RONGLIAN_APP_ID,
@@ -87,6 +91,10 @@ pub struct LimitsConfig {
     pub captcha_failures_per_ip_per_hour: i64,
     /// Wrong SMS-code guesses per client per hour.
     pub sms_code_failures_per_ip_per_hour: i64,
+    /// Failed logins per account per 15 minutes before it is locked.
+    pub login_failures_per_account: i64,
+    /// Failed logins per client per hour.
+    pub login_failures_per_ip_per_hour: i64,
 }
 
 impl Default for LimitsConfig {
@@ -98,6 +106,8 @@ impl Default for LimitsConfig {
             captchas_per_ip_per_minute: 60,
             captcha_failures_per_ip_per_hour: 30,
             sms_code_failures_per_ip_per_hour: 30,
+            login_failures_per_account: 5,
+            login_failures_per_ip_per_hour: 50,
         }
     }
 }
@@ -172,6 +182,11 @@ impl Config {
             sms_code_failures_per_ip_per_hour: count(
                 SMS_CODE_FAILURES_PER_IP_PER_HOUR,
                 limit_defaults.sms_code_failures_per_ip_per_hour,
+            )?,
+            login_failures_per_account: count(LOGIN_FAILURES_PER_ACCOUNT, limit_defaults.login_failures_per_account)?,
+            login_failures_per_ip_per_hour: count(
+                LOGIN_FAILURES_PER_IP_PER_HOUR,
+                limit_defaults.login_failures_per_ip_per_hour,
             )?,
         };
         let sms_code_key = match get(SMS_CODE_KEY) {

@@ -3,7 +3,7 @@
 //! errors to responses.
 
 use crate::domain::{
-    ClientKey, InvalidCaptchaAnswer, InvalidCaptchaId, InvalidMobile, InvalidPassword, InvalidSmsCode,
+    ClientKey, InvalidCaptchaAnswer, InvalidCaptchaId, InvalidMobile, InvalidPassword, InvalidPurpose, InvalidSmsCode,
     InvalidSmsCodeId, InvalidUsername, SessionToken,
 };
 use crate::service::{Error as ServiceError, LimitKind};
@@ -58,6 +58,10 @@ pub enum BadRequest {
     InvalidSmsCodeId,
     #[error("the body is not JSON")]
     UnsupportedMediaType,
+    #[error("invalid purpose")]
+    InvalidPurpose,
+    #[error("no account given")]
+    InvalidAccount,
 }
 
 macro_rules! bad_request_from {
@@ -78,6 +82,7 @@ bad_request_from! {
     InvalidPassword => InvalidPassword,
     InvalidSmsCode => InvalidSmsCode,
     InvalidSmsCodeId => InvalidSmsCodeId,
+    InvalidPurpose => InvalidPurpose,
 }
 
 /// What the client is told: status, stable key, message for people, and
@@ -127,6 +132,10 @@ impl ApiError {
                     outcome(BAD, "invalid_sms_code_id", "Please send the sms_code_id the SMS request answered with"),
                     0,
                 ),
+                B::InvalidPurpose => {
+                    outcome(BAD, "invalid_purpose", "The purpose must be register, login, reset or close")
+                }
+                B::InvalidAccount => outcome(BAD, "invalid_account", "Please enter a username or mobile number"),
                 B::UnsupportedMediaType => outcome(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     "unsupported_media_type",
@@ -161,6 +170,12 @@ impl ApiError {
                         LimitKind::CodeFailures => {
                             ("sms_code_failure_limit", "Too many wrong SMS codes from your network, please try later")
                         }
+                        LimitKind::LoginAccount => {
+                            ("login_locked", "Too many failed logins for this account, please try again later")
+                        }
+                        LimitKind::LoginIp => {
+                            ("login_ip_limit", "Too many failed logins from your network, please try again later")
+                        }
                     };
                     Outcome { retry_after: Some(*retry_after), ..outcome(StatusCode::TOO_MANY_REQUESTS, key, message) }
                 }
@@ -171,6 +186,16 @@ impl ApiError {
                     outcome(BAD, "sms_code_incorrect", "Incorrect SMS verification code"),
                     *attempts_left,
                 ),
+                S::SmsCodeWrongPurpose { attempts_left } => with_attempts_left(
+                    outcome(BAD, "sms_code_wrong_purpose", "This SMS code was sent for something else"),
+                    *attempts_left,
+                ),
+                S::MobileNotRegistered => {
+                    outcome(StatusCode::NOT_FOUND, "mobile_not_registered", "This mobile number is not registered")
+                }
+                S::LoginFailed => {
+                    outcome(StatusCode::UNAUTHORIZED, "login_failed", "Wrong username, mobile number or password")
+                }
                 S::SmsCodeIdMismatch { attempts_left } => with_attempts_left(
                     outcome(
                         BAD,
@@ -303,6 +328,54 @@ pub fn with_session_cookie(mut response: Response<Body>, token: Option<&SessionT
     response
 }
 
+/// How a client wants a new session: the cookie (browsers, the default),
+/// or the token in the body for native apps (`"session": "token"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionDelivery {
+    Cookie,
+    Token,
+}
+
+impl SessionDelivery {
+    /// From a request body's `session` field: absent or `"cookie"`, or `"token"`.
+    pub fn from_form(form: &Map<String, Value>) -> Result<Self, ApiError> {
+        match form.get("session") {
+            None => Ok(Self::Cookie),
+            Some(Value::String(mode)) if mode == "cookie" => Ok(Self::Cookie),
+            Some(Value::String(mode)) if mode == "token" => Ok(Self::Token),
+            Some(_) => Err(BadRequest::InvalidBody.into()),
+        }
+    }
+}
+
+/// The 200 for a new session: the cookie, or `"token"` in the body and no cookie.
+pub fn new_session(token: &SessionToken, delivery: SessionDelivery, max_age: i64) -> Response<Body> {
+    match delivery {
+        SessionDelivery::Cookie => with_session_cookie(ok(Map::new()), Some(token), max_age),
+        SessionDelivery::Token => ok(Map::from_iter([("token".to_owned(), json!(token.expose()))])),
+    }
+}
+
+/// A request body that must be a JSON object of at most [`MAX_BODY_BYTES`].
+pub fn json_form(request: &Request) -> Result<Map<String, Value>, ApiError> {
+    let body = json_body(request)?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(BadRequest::InvalidBody.into());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(form)) => Ok(form),
+        _ => Err(BadRequest::InvalidBody.into()),
+    }
+}
+
+/// The largest body accepted; every form is a few hundred bytes.
+pub const MAX_BODY_BYTES: usize = 4 * 1024;
+
+/// A string field of a form, `""` when absent or not a string.
+pub fn text<'a>(form: &'a Map<String, Value>, name: &str) -> &'a str {
+    form.get(name).and_then(Value::as_str).unwrap_or_default()
+}
+
 /// A path parameter, or `""` when absent.
 pub fn path_parameter(request: &Request, name: &str) -> String {
     request.path_parameters_ref().and_then(|p| p.first(name)).unwrap_or_default().to_owned()
@@ -318,11 +391,22 @@ pub fn query_parameter(request: &Request, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// The session token from the `Cookie` header(s), if exactly one session
-/// cookie is sent and it parses: two of them mean someone planted one, and
-/// neither is trusted. API Gateway v2 hands cookies to lambda_http, which
-/// joins them into `Cookie`.
+/// The session token of a request: `Authorization: Bearer <token>` (native
+/// apps), else the session cookie.
 pub fn session_token(request: &Request) -> Option<SessionToken> {
+    match request.headers().get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()) {
+        Some(value) => {
+            let (scheme, token) = value.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| SessionToken::parse(token.trim()).ok()).flatten()
+        }
+        None => session_cookie(request),
+    }
+}
+
+/// The session cookie, if exactly one is sent and it parses: two of them
+/// mean someone planted one, and neither is trusted. API Gateway v2 hands
+/// cookies to lambda_http, which joins them into `Cookie`.
+fn session_cookie(request: &Request) -> Option<SessionToken> {
     let mut values = request
         .headers()
         .get_all(header::COOKIE)
@@ -454,6 +538,36 @@ mod tests {
             let request = http::Request::builder().header(header::COOKIE, cookies.as_str()).body(Body::Empty).unwrap();
             assert!(session_token(&request).is_none(), "{cookies}");
         }
+    }
+
+    #[test]
+    fn a_bearer_token_is_read_before_the_cookie_and_a_bad_one_is_no_session() {
+        let (bearer, cookie) = ("B".repeat(43), "C".repeat(43));
+        let request = |authorization: &str| {
+            http::Request::builder()
+                .header(header::AUTHORIZATION, authorization)
+                .header(header::COOKIE, format!("__Host-sessionid={cookie}"))
+                .body(Body::Empty)
+                .unwrap()
+        };
+        let token = |authorization: &str| session_token(&request(authorization)).map(|t| t.expose().to_owned());
+        assert_eq!(token(&format!("Bearer {bearer}")), Some(bearer.clone()));
+        assert_eq!(token(&format!("bearer  {bearer}")), Some(bearer));
+        assert_eq!(token("Basic abc"), None);
+        assert_eq!(token("Bearer short"), None);
+    }
+
+    #[test]
+    fn a_new_session_is_a_cookie_or_a_token_in_the_body_never_both() {
+        let token = SessionToken::parse(&"T".repeat(43)).unwrap();
+        let cookie = new_session(&token, SessionDelivery::Cookie, 60);
+        assert!(cookie.headers().contains_key(header::SET_COOKIE) && body_of(&cookie).get("token").is_none());
+        let app = new_session(&token, SessionDelivery::Token, 60);
+        assert!(!app.headers().contains_key(header::SET_COOKIE));
+        assert_eq!(body_of(&app)["token"], "T".repeat(43));
+        let form = |value: Value| serde_json::from_value::<Map<String, Value>>(json!({ "session": value })).unwrap();
+        assert_eq!(SessionDelivery::from_form(&form(json!("token"))).unwrap(), SessionDelivery::Token);
+        assert!(SessionDelivery::from_form(&form(json!(true))).is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod code_key;
 pub mod config;
 pub mod domain;
+pub mod forms;
 pub mod http;
 pub mod password;
 pub mod random;

@@ -8,10 +8,12 @@ pub enum Function {
     Sms,
     Register,
     Session,
+    Account,
 }
 
 impl Function {
-    pub const ALL: [Function; 4] = [Function::Captcha, Function::Sms, Function::Register, Function::Session];
+    pub const ALL: [Function; 5] =
+        [Function::Captcha, Function::Sms, Function::Register, Function::Session, Function::Account];
 
     /// The crate, binary and template name.
     pub fn name(self) -> &'static str {
@@ -20,6 +22,7 @@ impl Function {
             Function::Sms => "sms",
             Function::Register => "register",
             Function::Session => "session",
+            Function::Account => "account",
         }
     }
 }
@@ -47,6 +50,16 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/register", Function::Register),
     route("GET", "/session", Function::Session),
     route("DELETE", "/session", Function::Session),
+    route("POST", "/login/", Function::Account),
+    route("POST", "/login", Function::Account),
+    route("POST", "/sms_login/", Function::Account),
+    route("POST", "/sms_login", Function::Account),
+    route("POST", "/password_reset/", Function::Account),
+    route("POST", "/password_reset", Function::Account),
+    route("DELETE", "/sessions", Function::Account),
+    route("DELETE", "/sessions/", Function::Account),
+    route("DELETE", "/account", Function::Account),
+    route("DELETE", "/account/", Function::Account),
 ];
 
 /// What a path matched: the route and its path parameters.

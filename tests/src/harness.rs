@@ -99,6 +99,19 @@ impl<S: Store + 'static, M: SmsSender + 'static> Harness<S, M> {
         TestResponse { status: parts.status.as_u16(), headers: parts.headers, body }
     }
 
+    /// A request carrying `Authorization: Bearer <token>`, as a native app sends it.
+    pub async fn request_bearer(&self, method: &str, uri: &str, token: &str, body: Option<&Value>) -> TestResponse {
+        let mut request = crate::events::request(method, uri, None, body, IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9)));
+        request.headers.push(("authorization".to_owned(), format!("Bearer {token}")));
+        let (parts, body) = self.api.handle_http(request).await.into_parts();
+        TestResponse { status: parts.status.as_u16(), headers: parts.headers, body }
+    }
+
+    /// `POST` of a JSON body.
+    pub async fn post(&self, uri: &str, body: &Value) -> TestResponse {
+        self.request("POST", uri, None, Some(body)).await
+    }
+
     pub async fn get(&self, uri: &str) -> TestResponse {
         self.request("GET", uri, None, None).await
     }
@@ -120,8 +133,14 @@ impl<S: Store + 'static, M: SmsSender + 'static> Harness<S, M> {
     /// Requests an SMS code for `mobile` with a fresh, correctly answered captcha.
     /// Remembers the answer's `sms_code_id` for [`Harness::register`].
     pub async fn send_sms(&self, mobile: &str) -> TestResponse {
+        self.send_sms_for(mobile, "register").await
+    }
+
+    /// A code for `purpose` (`register`, `login`, `reset`, `close`).
+    pub async fn send_sms_for(&self, mobile: &str, purpose: &str) -> TestResponse {
         let (id, answer) = self.captcha().await;
-        let response = self.get(&format!("/sms_codes/{mobile}/?image_code={answer}&image_code_id={id}")).await;
+        let uri = format!("/sms_codes/{mobile}/?image_code={answer}&image_code_id={id}&purpose={purpose}");
+        let response = self.get(&uri).await;
         if response.status == 200 {
             let sms_code_id =
                 response.json()["sms_code_id"].as_str().expect("a send answers its sms_code_id").to_owned();
@@ -133,6 +152,11 @@ impl<S: Store + 'static, M: SmsSender + 'static> Harness<S, M> {
     /// Writes a live code for `mobile` straight into the store, as a send
     /// under [`TEST_CODE_KEY`] would, and returns its `sms_code_id`.
     pub async fn seed_code(&self, mobile: &str, code: &str) -> String {
+        self.seed_code_for(mobile, code, "register").await
+    }
+
+    /// [`Harness::seed_code`] for `purpose`.
+    pub async fn seed_code_for(&self, mobile: &str, code: &str, purpose: &str) -> String {
         let now = self.clock.now();
         let id = shared::domain::SmsCodeId::generate(&OsRandom);
         let tag = shared::code_key::CodeKey::new(TEST_CODE_KEY.as_bytes())
@@ -141,6 +165,7 @@ impl<S: Store + 'static, M: SmsSender + 'static> Harness<S, M> {
             .with_s(keys::CODE, tag)
             .with_n(keys::ATTEMPTS, 0)
             .with_s(keys::SEND_ID, id.as_str())
+            .with_s(keys::PURPOSE, purpose)
             .expiring_at(now + 180);
         self.store.put(item, shared::store::Cond::Always, now).await.unwrap();
         self.sms_code_ids.lock().unwrap().insert(mobile.to_owned(), id.as_str().to_owned());

@@ -40,7 +40,12 @@ async fn the_whole_flow_registers_logs_in_and_logs_out<S: Store + 'static>(h: Ha
 
     let session = h.request("GET", "/session", Some(&token), None).await;
     assert_eq!(session.status, 200);
-    assert_eq!(session.json(), json!({"code": 0, "errmsg": "ok", "username": "Alice_01", "mobile": "138****8000"}));
+    let now = h.clock.now();
+    assert_eq!(
+        session.json(),
+        json!({"code": 0, "errmsg": "ok", "username": "Alice_01", "mobile": "138****8000",
+            "created_at": now, "expires_at": now + 14 * 24 * 3600})
+    );
 
     let logout = h.request("DELETE", "/session", Some(&token), None).await;
     assert_eq!(logout.status, 200);

@@ -131,7 +131,7 @@ async fn a_transaction_names_the_same_refusals_in_any_order(store: Arc<impl Stor
                 pk: "k#order-counter".into(),
                 attribute: "count",
                 by: 1,
-                expires_at: now + 60,
+                expires_at: Some(now + 60),
                 cond: Cond::Below { attribute: "count", limit: 3 },
             }
             .labelled("counter full"),
@@ -219,11 +219,11 @@ async fn add_creates_a_counter_with_its_expiry_once(store: Arc<impl Store>) {
 
 async fn a_counter_starts_at_one_keeps_its_first_expiry_and_stops_at_its_limit(store: Arc<impl Store>) {
     let now = clock().now();
-    let add = |by, expires_at| Op::Add {
+    let add = |by, expires_at: i64| Op::Add {
         pk: "limit#k".into(),
         attribute: "count",
         by,
-        expires_at,
+        expires_at: Some(expires_at),
         cond: if by > 0 { Cond::Below { attribute: "count", limit: 2 } } else { Cond::Always },
     };
     let count = |by| add(by, now + 60);

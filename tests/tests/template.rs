@@ -112,6 +112,16 @@ fn policies_grant_only_item_actions_on_the_table() {
             ]),
         ),
         ("session", BTreeSet::from(["dynamodb:GetItem", "dynamodb:DeleteItem"])),
+        (
+            "account",
+            BTreeSet::from([
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:ConditionCheckItem",
+            ]),
+        ),
     ]);
     for (name, function) in functions(&template()) {
         let mut actions = BTreeSet::new();
@@ -141,6 +151,7 @@ fn key_prefixes() -> BTreeMap<&'static str, BTreeSet<String>> {
     let mobile = Mobile::parse("13800138000").unwrap();
     let captcha = kind(keys::captcha(&CaptchaId::parse("3f0c9a5e-2b1d-4c8e-9f6a-1d2e3f4a5b6c").unwrap()));
     let session = kind(keys::session(&SessionToken::parse(&"A".repeat(43)).unwrap().hash()));
+    let user = kind(keys::user(&Username::parse("alice_01").unwrap()));
     BTreeMap::from([
         ("captcha", BTreeSet::from([captcha.clone(), limit(limits.captchas_per_ip)])),
         (
@@ -160,13 +171,25 @@ fn key_prefixes() -> BTreeMap<&'static str, BTreeSet<String>> {
             "register",
             BTreeSet::from([
                 kind(keys::sms_code(&mobile)),
-                kind(keys::user(&Username::parse("alice_01").unwrap())),
+                user.clone(),
                 kind(keys::mobile_guard(&mobile)),
                 session.clone(),
                 limit(limits.code_failures_per_ip),
             ]),
         ),
-        ("session", BTreeSet::from([session])),
+        ("session", BTreeSet::from([session.clone(), user.clone()])),
+        (
+            "account",
+            BTreeSet::from([
+                kind(keys::sms_code(&mobile)),
+                user,
+                kind(keys::mobile_guard(&mobile)),
+                session,
+                limit(limits.code_failures_per_ip),
+                limit(limits.login_failures_per_account),
+                limit(limits.login_failures_per_ip),
+            ]),
+        ),
     ])
 }
 

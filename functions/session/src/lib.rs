@@ -24,6 +24,8 @@ async fn route<S: Store, C: Clock>(
             let mut extra = Map::new();
             extra.insert("username".to_owned(), json!(session.username));
             extra.insert("mobile".to_owned(), json!(session.mobile.to_string()));
+            extra.insert("created_at".to_owned(), json!(session.created_at));
+            extra.insert("expires_at".to_owned(), json!(session.expires_at));
             Ok(ok(extra))
         }
         Method::DELETE => {

@@ -1,11 +1,11 @@
-//! `GET /sms_codes/{mobile}/?image_code=..&image_code_id=..`: checks the
+//! `GET /sms_codes/{mobile}/?image_code=..&image_code_id=..[&purpose=..]`: checks the
 //! captcha and sends a six-digit code, at most once per cooldown, answering
 //! with the `sms_code_id` that every guess of the code must carry.
 
 use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value};
 use shared::clock::Clock;
-use shared::domain::{CaptchaAnswer, CaptchaId, Mobile};
+use shared::domain::{CaptchaAnswer, CaptchaId, Mobile, Purpose};
 use shared::http::{ApiError, BadRequest, client_key, ok, path_parameter, query_parameter, respond};
 use shared::random::Random;
 use shared::service::SmsService;
@@ -30,6 +30,7 @@ async fn send<S: Store, M: SmsSender, C: Clock, R: Random>(
     };
     let id = CaptchaId::parse(&id)?;
     let answer = CaptchaAnswer::parse(&answer)?;
-    let sms_code_id = service.send_code(&mobile, &id, &answer, client_key(request).as_ref()).await?;
+    let purpose = Purpose::parse(query_parameter(request, "purpose").as_deref())?;
+    let sms_code_id = service.send_code(&mobile, &id, &answer, purpose, client_key(request).as_ref()).await?;
     Ok(ok(Map::from_iter([("sms_code_id".to_owned(), Value::from(sms_code_id.as_str()))])))
 }

@@ -1,20 +1,24 @@
 //! Types that parse outside input once, so the rest of the code can trust them.
 
+mod account;
 pub(crate) mod captcha_answer;
 mod captcha_id;
 mod client_key;
 mod mobile;
 mod password;
+mod purpose;
 mod session_token;
 mod sms_code;
 mod sms_code_id;
 mod username;
 
+pub use account::{Account, InvalidAccount};
 pub use captcha_answer::{CaptchaAnswer, CaptchaText, InvalidCaptchaAnswer};
 pub use captcha_id::{CaptchaId, InvalidCaptchaId};
 pub use client_key::ClientKey;
 pub use mobile::{InvalidMobile, MaskedMobile, Mobile};
 pub use password::{InvalidPassword, Password};
+pub use purpose::{InvalidPurpose, Purpose};
 pub use session_token::{InvalidSessionToken, SessionToken, TokenHash};
 pub use sms_code::{InvalidSmsCode, SmsCode};
 pub use sms_code_id::{InvalidSmsCodeId, SmsCodeId};

@@ -12,22 +12,26 @@ pub fn send_flag(mobile: &Mobile) -> String {
     format!("sendflag#{}", mobile.as_str())
 }
 
-/// `smscode#<mobile>`: `code`, `attempts`, `send_id`, `expires_at`.
+/// `smscode#<mobile>`: `code` (HMAC), `attempts`, `send_id`, `purpose`, `expires_at`.
 pub fn sms_code(mobile: &Mobile) -> String {
     format!("smscode#{}", mobile.as_str())
 }
 
-/// `user#<lowercase username>`: `username`, `mobile`, `password_hash`, `created_at`.
+/// `user#<lowercase username>`: `username`, `mobile`, `password_hash`,
+/// `created_at`, `gen` (the session generation: sessions of an older one
+/// are over).
 pub fn user(username: &Username) -> String {
     format!("user#{}", username.canonical())
 }
 
-/// `mobile#<mobile>`: `username`; one account per number.
+/// `mobile#<mobile>`: one account per number, and a mirror of its user
+/// item (same attributes), so a login by number is one read. Both are
+/// always written in one transaction.
 pub fn mobile_guard(mobile: &Mobile) -> String {
     format!("mobile#{}", mobile.as_str())
 }
 
-/// `session#<sha256 of token>`: `username`, `mobile`, `expires_at`.
+/// `session#<sha256 of token>`: `username`, `mobile`, `gen`, `created_at`, `expires_at`.
 pub fn session(hash: &TokenHash) -> String {
     format!("session#{}", hash.as_str())
 }
@@ -40,5 +44,7 @@ pub const USERNAME: &str = "username";
 pub const MOBILE: &str = "mobile";
 pub const PASSWORD_HASH: &str = "password_hash";
 pub const CREATED_AT: &str = "created_at";
+pub const GEN: &str = "gen";
+pub const PURPOSE: &str = "purpose";
 /// The number in a `limit#<kind>#<subject>#<window>` counter.
 pub const COUNT: &str = "count";

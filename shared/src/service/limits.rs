@@ -22,6 +22,10 @@ pub enum LimitKind {
     CaptchaFailures,
     /// Wrong SMS-code guesses from one client per hour.
     CodeFailures,
+    /// Failed logins of one account per 15 minutes: the lock-out.
+    LoginAccount,
+    /// Failed logins from one client per hour.
+    LoginIp,
 }
 
 /// One cap: at most `max` per `window` seconds, counted in windows aligned
@@ -44,6 +48,8 @@ impl Limit {
             LimitKind::CaptchaIp => "captcha-ip-minute",
             LimitKind::CaptchaFailures => "captcha-failures-ip-hour",
             LimitKind::CodeFailures => "code-failures-ip-hour",
+            LimitKind::LoginAccount => "login-failures-account",
+            LimitKind::LoginIp => "login-failures-ip-hour",
         }
     }
 
@@ -60,7 +66,7 @@ impl Limit {
             pk,
             attribute: keys::COUNT,
             by: 1,
-            expires_at,
+            expires_at: Some(expires_at),
             cond: Cond::Below { attribute: keys::COUNT, limit: self.max },
         }
         .labelled(self.label())
@@ -84,10 +90,25 @@ impl Limit {
         }
     }
 
+    /// Counts one more with no condition: for failures that must all count.
+    pub fn count_always(&self, subject: &str, now: EpochSeconds) -> Write {
+        let (pk, expires_at) = self.key(subject, now);
+        Op::Add { pk, attribute: keys::COUNT, by: 1, expires_at: Some(expires_at), cond: Cond::Always }
+            .labelled(self.label())
+    }
+
+    /// Deletes the window's count if it is below `max`: a success that
+    /// clears the failures before it, and is refused once they are full.
+    pub fn clear(&self, subject: &str, now: EpochSeconds) -> Write {
+        let (pk, _) = self.key(subject, now);
+        Op::Delete { pk, cond: Cond::Below { attribute: keys::COUNT, limit: self.max } }.labelled(self.label())
+    }
+
     /// Gives back one count, for a request that failed after counting.
     pub fn give_back(&self, subject: &str, now: EpochSeconds) -> Write {
         let (pk, expires_at) = self.key(subject, now);
-        Op::Add { pk, attribute: keys::COUNT, by: -1, expires_at, cond: Cond::Always }.labelled(self.label())
+        Op::Add { pk, attribute: keys::COUNT, by: -1, expires_at: Some(expires_at), cond: Cond::Always }
+            .labelled(self.label())
     }
 
     /// The refusal for a full window whose counter is `current`.
@@ -106,6 +127,8 @@ pub struct Limits {
     pub captchas_per_ip: Limit,
     pub captcha_failures_per_ip: Limit,
     pub code_failures_per_ip: Limit,
+    pub login_failures_per_account: Limit,
+    pub login_failures_per_ip: Limit,
 }
 
 impl From<LimitsConfig> for Limits {
@@ -125,6 +148,16 @@ impl From<LimitsConfig> for Limits {
                 max: config.sms_code_failures_per_ip_per_hour,
                 window: 3_600,
             },
+            login_failures_per_account: Limit {
+                kind: LimitKind::LoginAccount,
+                max: config.login_failures_per_account,
+                window: 900,
+            },
+            login_failures_per_ip: Limit {
+                kind: LimitKind::LoginIp,
+                max: config.login_failures_per_ip_per_hour,
+                window: 3_600,
+            },
         }
     }
 }
@@ -139,7 +172,7 @@ mod tests {
     fn a_window_ends_at_the_next_multiple_of_its_length() {
         let Op::Add { pk, expires_at, .. } = DAY.count("13800138000", 86_400 * 3 + 5).op else { panic!() };
         assert_eq!(pk, "limit#sms-mobile-day#13800138000#3");
-        assert_eq!(expires_at, 86_400 * 4);
+        assert_eq!(expires_at, Some(86_400 * 4));
     }
 
     #[test]

@@ -1,14 +1,19 @@
 //! The sign-up flow's use cases, generic over the store, the SMS sender, the
 //! clock and the randomness so that tests can run them on any of each.
 
+mod account;
 mod captcha;
+mod codes;
 pub mod keys;
 mod limits;
 mod register;
 mod session;
 mod sms;
+mod users;
 
+pub use account::{AccountService, LoginProof};
 pub use captcha::CaptchaService;
+pub use codes::{Guess, MAX_ATTEMPTS};
 pub use limits::{Limit, LimitKind, Limits};
 pub use register::{NewUser, RegisterService};
 pub use session::{SessionInfo, SessionService};
@@ -36,6 +41,12 @@ pub enum Error {
     SmsCodeIncorrect { attempts_left: i64 },
     #[error("the guess names another send than the live code's")]
     SmsCodeIdMismatch { attempts_left: i64 },
+    #[error("the code was sent for another purpose")]
+    SmsCodeWrongPurpose { attempts_left: i64 },
+    #[error("the number has no account")]
+    MobileNotRegistered,
+    #[error("unknown account or wrong password")]
+    LoginFailed,
     #[error("the username is taken")]
     UsernameTaken,
     #[error("the mobile number is already registered")]

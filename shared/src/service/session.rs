@@ -1,16 +1,20 @@
 //! Looking up and ending sessions.
 
-use super::{Error, keys};
-use crate::clock::Clock;
+use super::Error;
+use super::keys;
+use super::users::live_session;
+use crate::clock::{Clock, EpochSeconds};
 use crate::config::Config;
 use crate::domain::{Mobile, SessionToken};
 use crate::store::{Cond, Store};
 
-/// Who a session belongs to.
+/// Who a session belongs to, and its lifetime.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionInfo {
     pub username: String,
     pub mobile: Mobile,
+    pub created_at: EpochSeconds,
+    pub expires_at: EpochSeconds,
 }
 
 /// Reads and deletes sessions.
@@ -26,12 +30,17 @@ impl<S: Store, C: Clock> SessionService<S, C> {
         Self { store, clock }
     }
 
-    /// The live session for `token`. One GetItem.
+    /// The live session for `token`: two GetItems, the session and its
+    /// user, since a session of an older generation (before a password
+    /// reset, a log-out everywhere, a closed account) is over.
     pub async fn current(&self, token: &SessionToken) -> Result<SessionInfo, Error> {
-        let item = self.store.get(&keys::session(&token.hash()), self.clock.now()).await?;
-        let item = item.ok_or(Error::NotLoggedIn)?;
-        let mobile = Mobile::parse(item.s(keys::MOBILE)?).map_err(Error::internal)?;
-        Ok(SessionInfo { username: item.s(keys::USERNAME)?.to_owned(), mobile })
+        let session = live_session(&self.store, token, self.clock.now()).await?;
+        Ok(SessionInfo {
+            username: session.user.username.as_str().to_owned(),
+            mobile: session.user.mobile,
+            created_at: session.created_at,
+            expires_at: session.expires_at,
+        })
     }
 
     /// Ends the session for `token`, if there is one. One DeleteItem.

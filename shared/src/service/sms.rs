@@ -5,7 +5,7 @@ use super::{Error, Limit, Limits, keys};
 use crate::clock::{Clock, EpochSeconds};
 use crate::code_key::CodeKey;
 use crate::config::Config;
-use crate::domain::{CaptchaAnswer, CaptchaId, ClientKey, Mobile, SmsCode, SmsCodeId};
+use crate::domain::{CaptchaAnswer, CaptchaId, ClientKey, Mobile, Purpose, SmsCode, SmsCodeId};
 use crate::random::Random;
 use crate::sms::SmsSender;
 use crate::store::{Cancelled, Check, Cond, Item, Op, Store, StoreError, Write};
@@ -31,6 +31,7 @@ pub struct SmsService<S, M, C, R> {
 /// What the send transaction's failed conditions mean.
 const SEND_FLAG_HELD: &str = "send flag held";
 const MOBILE_TAKEN: &str = "mobile registered";
+const MOBILE_NOT_REGISTERED: &str = "mobile not registered";
 
 impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
     /// The service as every entry point wires it, from the configuration.
@@ -48,15 +49,16 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
         }
     }
 
-    /// Sends a sign-up code to `mobile` and returns the id every guess of
-    /// it must carry. Two DynamoDB calls on the happy path:
+    /// Sends a code for `purpose` to `mobile` and returns the id every guess
+    /// of it must carry. Two DynamoDB calls on the happy path:
     ///
     /// 1. One DeleteItem takes the captcha: of concurrent requests on one
     ///    captcha exactly one judges it; a wrong or unknown answer counts
     ///    against the client's failure cap and ends there, having touched no
     ///    item but its captcha and its own counter.
     /// 2. One transaction holds the number's send flag, stores the code's
-    ///    HMAC, checks the number is not registered, counts the per-number,
+    ///    HMAC, checks the number is registered or not as `purpose` needs
+    ///    (a sign-up code to a taken number costs no SMS), counts the per-number,
     ///    per-client and deployment-wide caps and checks the client's
     ///    failure cap.
     ///
@@ -68,6 +70,7 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
         mobile: &Mobile,
         captcha_id: &CaptchaId,
         answer: &CaptchaAnswer,
+        purpose: Purpose,
         client: Option<&ClientKey>,
     ) -> Result<SmsCodeId, Error> {
         if !self.allowed_prefixes.iter().any(|prefix| mobile.as_str().starts_with(prefix.as_str())) {
@@ -92,11 +95,17 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
                     .with_s(keys::CODE, self.code_key.tag(&id, &code))
                     .with_n(keys::ATTEMPTS, 0)
                     .with_s(keys::SEND_ID, id.as_str())
+                    .with_s(keys::PURPOSE, purpose.as_str())
                     .expiring_at(now + self.code_ttl),
                 cond: Cond::Always,
             }
             .labelled("sms code"),
-            Op::Check { pk: keys::mobile_guard(mobile), cond: Cond::NotLive }.labelled(MOBILE_TAKEN),
+            if purpose.needs_account() {
+                Op::Check { pk: keys::mobile_guard(mobile), cond: Cond::Present(vec![]) }
+                    .labelled(MOBILE_NOT_REGISTERED)
+            } else {
+                Op::Check { pk: keys::mobile_guard(mobile), cond: Cond::NotLive }.labelled(MOBILE_TAKEN)
+            },
         ];
         writes.extend(caps.iter().map(|(limit, subject)| limit.count(subject, now)));
         if let Some(client) = client {
@@ -164,6 +173,9 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
     fn refusal(&self, cancelled: Cancelled, client: Option<&ClientKey>, now: EpochSeconds) -> Error {
         if cancelled.failed(MOBILE_TAKEN).is_some() {
             return Error::MobileTaken;
+        }
+        if cancelled.failed(MOBILE_NOT_REGISTERED).is_some() {
+            return Error::MobileNotRegistered;
         }
         if let Some(flag) = cancelled.failed(SEND_FLAG_HELD) {
             let retry_after = flag.and_then(Item::expires_at).map_or(1, |at| (at - now).max(1));

@@ -128,7 +128,7 @@ impl Store for MemoryStore {
                     items.remove(&pk);
                 }
                 Op::Add { pk, attribute, by, expires_at, .. } => {
-                    add_to(&mut items, &pk, attribute, by, Some(expires_at))?;
+                    add_to(&mut items, &pk, attribute, by, expires_at)?;
                 }
                 Op::Check { .. } => {}
             }

@@ -21,12 +21,13 @@ pub enum Op {
         cond: Cond,
     },
     /// Adds `by` to the number `attribute` (creating the item, and the
-    /// attribute at 0, if missing) and sets `expires_at` if the item has none.
+    /// attribute at 0, if missing) and sets `expires_at`, if given, where the
+    /// item has none.
     Add {
         pk: String,
         attribute: &'static str,
         by: i64,
-        expires_at: EpochSeconds,
+        expires_at: Option<EpochSeconds>,
         cond: Cond,
     },
     /// Writes nothing: the transaction goes through only if `cond` holds.

@@ -273,7 +273,7 @@ impl DynamoStore {
                 )
             }
             Op::Add { pk, attribute, by, expires_at, cond } => {
-                let expression = Expression::condition(cond, now).with_add(attribute, *by, Some(*expires_at));
+                let expression = Expression::condition(cond, now).with_add(attribute, *by, *expires_at);
                 let update = Update::builder()
                     .table_name(&self.table)
                     .set_key(Some(key(pk)))

@@ -1,0 +1,69 @@
+//! What an SMS code is for: a code is good only for the purpose it was sent for.
+
+/// The use a code was sent for. `Register` goes only to unregistered
+/// numbers; the others only to registered ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Register,
+    Login,
+    Reset,
+    Close,
+}
+
+/// The input names no purpose.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the purpose is register, login, reset or close")]
+pub struct InvalidPurpose;
+
+impl Purpose {
+    /// `register` when absent, as the original's only flow.
+    pub fn parse(input: Option<&str>) -> Result<Self, InvalidPurpose> {
+        match input {
+            None | Some("register") => Ok(Self::Register),
+            Some("login") => Ok(Self::Login),
+            Some("reset") => Ok(Self::Reset),
+            Some("close") => Ok(Self::Close),
+            Some(_) => Err(InvalidPurpose),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Register => "register",
+            Self::Login => "login",
+            Self::Reset => "reset",
+            Self::Close => "close",
+        }
+    }
+
+    /// Whether the number must already have an account.
+    pub fn needs_account(self) -> bool {
+        self != Self::Register
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_purpose_is_register_and_each_name_parses_to_itself() {
+        assert_eq!(Purpose::parse(None), Ok(Purpose::Register));
+        for purpose in [Purpose::Register, Purpose::Login, Purpose::Reset, Purpose::Close] {
+            assert_eq!(Purpose::parse(Some(purpose.as_str())), Ok(purpose));
+        }
+    }
+
+    #[test]
+    fn other_names_are_refused() {
+        for bad in ["", "Login", "signup", "reset "] {
+            assert_eq!(Purpose::parse(Some(bad)), Err(InvalidPurpose), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_a_sign_up_code_goes_to_a_number_without_an_account() {
+        assert!(!Purpose::Register.needs_account());
+        assert!(Purpose::Login.needs_account() && Purpose::Reset.needs_account() && Purpose::Close.needs_account());
+    }
+}

@@ -1,0 +1,298 @@
+//! Coming back: log in by password or SMS code, reset a password, end every
+//! session at once, close the account.
+
+use super::codes::{self, CODE_GONE, Guess, RightGuess};
+use super::register::hash;
+use super::users::{ACCOUNT_CHANGED, LiveSession, MIRROR_CHANGED, UserRecord, live_session};
+use super::{Error, Limits, keys};
+use crate::clock::{Clock, EpochSeconds};
+use crate::code_key::CodeKey;
+use crate::config::Config;
+use crate::domain::{Account, ClientKey, Password, Purpose, SessionToken, SmsCode, SmsCodeId};
+use crate::password::PasswordHasher;
+use crate::random::Random;
+use crate::store::{Cancelled, Cond, Op, Store, StoreError, Write};
+use std::sync::Arc;
+
+/// Verified instead of a real hash when the account does not exist, so that
+/// an unknown account costs the same Argon2id work as a wrong password.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$ePnmhB/GrdnM+or5bqZPEQ$qG7je39I/FjKKRDiTBG10utNc3826dJo21NRZCvmxqo";
+/// The PHC prefix of [`PasswordHasher::owasp`]: a hash without it is redone on login.
+const CURRENT_PARAMETERS: &str = "$argon2id$v=19$m=19456,t=2,p=1$";
+
+/// How a logged-in person confirms closing the account.
+#[derive(Debug, Clone)]
+pub enum LoginProof {
+    Password(Password),
+    /// A code sent with purpose `close` to the account's number.
+    Code {
+        code: SmsCode,
+        id: SmsCodeId,
+    },
+}
+
+/// Logs people in and manages their accounts.
+#[derive(Debug)]
+pub struct AccountService<S, C, R> {
+    pub store: S,
+    pub clock: C,
+    pub random: Arc<R>,
+    pub hasher: PasswordHasher,
+    pub code_key: CodeKey,
+    pub limits: Limits,
+    /// Seconds a new session lasts.
+    pub session_ttl: i64,
+}
+
+impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
+    /// The service as every entry point wires it, from the configuration.
+    pub fn new(config: &Config, store: S, clock: C, random: Arc<R>, code_key: CodeKey) -> Self {
+        Self {
+            store,
+            clock,
+            random,
+            hasher: PasswordHasher::owasp(),
+            code_key,
+            limits: Limits::from(config.limits),
+            session_ttl: config.lifetimes.session,
+        }
+    }
+
+    /// Logs in with a username or number and a password; returns a new
+    /// session's token. Two DynamoDB calls when it succeeds: one GetItem
+    /// (the user, or its mirror under the number) and one transaction that
+    /// writes the session while the account is as read and clears the
+    /// account's failure count (refused once that is full). An unknown
+    /// account verifies a dummy hash and counts a failure like a wrong
+    /// password: the same answer, the same work, one hash at most.
+    pub async fn login(
+        &self,
+        account: &str,
+        password: &Password,
+        client: Option<&ClientKey>,
+    ) -> Result<SessionToken, Error> {
+        let now = self.clock.now();
+        let account = Account::parse(account).ok();
+        let key = match &account {
+            Some(Account::Username(username)) => Some(keys::user(username)),
+            Some(Account::Mobile(mobile)) => Some(keys::mobile_guard(mobile)),
+            None => None,
+        };
+        let record = match &key {
+            Some(key) => self.store.get(key, now).await?.map(|item| UserRecord::from_item(&item)).transpose()?,
+            None => None,
+        };
+        // Failures count against the account however it was named, or against the name tried.
+        let subject = match (&record, &account) {
+            (Some(record), _) => record.username.canonical(),
+            (None, Some(account)) => account.canonical(),
+            (None, None) => String::new(),
+        };
+        let phc = record.as_ref().map_or(DUMMY_HASH, |record| record.password_hash.as_str()).to_owned();
+        let matches = self.verify(password, phc).await?;
+        let (Some(record), Some(key), true) = (record, key, matches) else {
+            return Err(self.count_login_failure(&subject, client, now).await);
+        };
+
+        let token = SessionToken::generate(&*self.random);
+        let account_failures = self.limits.login_failures_per_account;
+        let mut writes = vec![
+            record.start_session(&token, now, self.session_ttl),
+            record.check_unchanged(key),
+            account_failures.clear(&subject, now),
+        ];
+        if let Some(client) = client {
+            writes.push(self.limits.login_failures_per_ip.check(client.as_str(), now));
+        }
+        match self.store.transact(writes, now).await {
+            Ok(()) => {}
+            Err(StoreError::Cancelled(cancelled)) => return Err(self.login_refusal(cancelled, now)),
+            Err(error) => return Err(error.into()),
+        }
+        tracing::info!(username = %record.username, "logged in with a password");
+        if !record.password_hash.starts_with(CURRENT_PARAMETERS) {
+            self.rehash(&record, password, now).await;
+        }
+        Ok(token)
+    }
+
+    /// Logs in with a code sent to the number with purpose `login`.
+    pub async fn login_with_code(&self, guess: &Guess, client: Option<&ClientKey>) -> Result<SessionToken, Error> {
+        let now = self.clock.now();
+        let right = codes::check(&self.store, &self.code_key, &self.limits, guess, Purpose::Login, client, now).await?;
+        let record = self.mirror(guess, &right, now).await?;
+        let token = SessionToken::generate(&*self.random);
+        let writes = vec![
+            right.spend(),
+            record.start_session(&token, now, self.session_ttl),
+            record.check_unchanged(keys::mobile_guard(&record.mobile)),
+        ];
+        self.spend_code(&right, writes, now).await?;
+        tracing::info!(username = %record.username, "logged in with an SMS code");
+        Ok(token)
+    }
+
+    /// Sets a new password with a code sent with purpose `reset`: every
+    /// older session ends at once (the generation moves on) and a new one
+    /// starts.
+    pub async fn reset_password(
+        &self,
+        guess: &Guess,
+        password: Password,
+        client: Option<&ClientKey>,
+    ) -> Result<SessionToken, Error> {
+        let now = self.clock.now();
+        let right = codes::check(&self.store, &self.code_key, &self.limits, guess, Purpose::Reset, client, now).await?;
+        let password_hash = hash(&self.hasher, &self.random, password).await?;
+        let read = self.mirror(guess, &right, now).await?;
+        let updated = UserRecord { password_hash, generation: read.generation + 1, ..read.clone() };
+        let token = SessionToken::generate(&*self.random);
+        let mut writes = vec![right.spend()];
+        writes.extend(updated.replace(&read));
+        writes.push(updated.start_session(&token, now, self.session_ttl));
+        self.spend_code(&right, writes, now).await?;
+        tracing::info!(username = %read.username, "password reset; every older session ended");
+        Ok(token)
+    }
+
+    /// Ends every session of the account `token` belongs to.
+    pub async fn end_all_sessions(&self, token: &SessionToken) -> Result<(), Error> {
+        let now = self.clock.now();
+        let LiveSession { user: read, .. } = live_session(&self.store, token, now).await?;
+        let updated = UserRecord { generation: read.generation + 1, ..read.clone() };
+        let mut writes = updated.replace(&read).to_vec();
+        writes.push(Op::Delete { pk: keys::session(&token.hash()), cond: Cond::Always }.labelled("this session"));
+        self.account_write(writes, now).await?;
+        tracing::info!(username = %read.username, "every session ended");
+        Ok(())
+    }
+
+    /// Closes the account `token` belongs to, confirmed by its password or
+    /// a `close` code: the user, its number's guard and (by the generation
+    /// they carried) every session go in one transaction; the username and
+    /// the number are free again.
+    pub async fn close(
+        &self,
+        token: &SessionToken,
+        proof: LoginProof,
+        client: Option<&ClientKey>,
+    ) -> Result<(), Error> {
+        let now = self.clock.now();
+        let LiveSession { user, .. } = live_session(&self.store, token, now).await?;
+        let right = match proof {
+            LoginProof::Password(password) => {
+                if !self.verify(&password, user.password_hash.clone()).await? {
+                    return Err(self.count_login_failure(&user.username.canonical(), client, now).await);
+                }
+                None
+            }
+            LoginProof::Code { code, id } => {
+                let guess = Guess { mobile: user.mobile.clone(), code, id };
+                Some(
+                    codes::check(&self.store, &self.code_key, &self.limits, &guess, Purpose::Close, client, now)
+                        .await?,
+                )
+            }
+        };
+        let mut writes = user.delete().to_vec();
+        writes.push(Op::Delete { pk: keys::session(&token.hash()), cond: Cond::Always }.labelled("this session"));
+        match &right {
+            Some(right) => {
+                writes.push(right.spend());
+                self.spend_code(right, writes, now).await?;
+            }
+            None => self.account_write(writes, now).await?,
+        }
+        tracing::info!(username = %user.username, mobile = %user.mobile, "account closed");
+        Ok(())
+    }
+
+    /// The account of the number a right code was sent to, from its mirror.
+    async fn mirror(&self, guess: &Guess, right: &RightGuess, now: EpochSeconds) -> Result<UserRecord, Error> {
+        match self.store.get(&keys::mobile_guard(&guess.mobile), now).await? {
+            Some(item) => UserRecord::from_item(&item),
+            None => {
+                right.give_back(&self.store, now).await;
+                Err(Error::MobileNotRegistered)
+            }
+        }
+    }
+
+    /// Runs a transaction that spends a right code; gives the guess back if
+    /// it failed for another reason.
+    async fn spend_code(&self, right: &RightGuess, writes: Vec<Write>, now: EpochSeconds) -> Result<(), Error> {
+        let error = match self.store.transact(writes, now).await {
+            Ok(()) => return Ok(()),
+            Err(StoreError::Cancelled(cancelled)) if cancelled.failed(CODE_GONE).is_some() => {
+                return Err(Error::SmsCodeExpired);
+            }
+            Err(StoreError::Cancelled(cancelled)) => account_refusal(cancelled),
+            Err(error) => error.into(),
+        };
+        right.give_back(&self.store, now).await;
+        Err(error)
+    }
+
+    async fn account_write(&self, writes: Vec<Write>, now: EpochSeconds) -> Result<(), Error> {
+        match self.store.transact(writes, now).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::Cancelled(cancelled)) => Err(account_refusal(cancelled)),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Counts a failed login against the account and the client, each with
+    /// one conditional UpdateItem, so concurrent failures are all counted
+    /// and never past the cap; the answer is 401, or 429 once a cap is full.
+    async fn count_login_failure(&self, subject: &str, client: Option<&ClientKey>, now: EpochSeconds) -> Error {
+        let counted = async {
+            self.limits.login_failures_per_account.count_failure(&self.store, subject, now).await?;
+            if let Some(client) = client {
+                self.limits.login_failures_per_ip.count_failure(&self.store, client.as_str(), now).await?;
+            }
+            Ok::<(), Error>(())
+        };
+        match counted.await {
+            Ok(()) => Error::LoginFailed,
+            Err(error) => error,
+        }
+    }
+
+    fn login_refusal(&self, cancelled: Cancelled, now: EpochSeconds) -> Error {
+        for limit in [self.limits.login_failures_per_account, self.limits.login_failures_per_ip] {
+            if let Some(counter) = cancelled.failed(limit.label()) {
+                return limit.refusal(counter, now);
+            }
+        }
+        account_refusal(cancelled)
+    }
+
+    /// Redoes a hash made with older parameters, if the account is still as
+    /// read; a failure only leaves the old hash in place.
+    async fn rehash(&self, read: &UserRecord, password: &Password, now: EpochSeconds) {
+        let rehashed = match hash(&self.hasher, &self.random, password.clone()).await {
+            Ok(password_hash) => UserRecord { password_hash, ..read.clone() },
+            Err(error) => return tracing::warn!(error = %error, "rehashing a password failed"),
+        };
+        if let Err(error) = self.account_write(rehashed.replace(read).to_vec(), now).await {
+            tracing::warn!(error = %error, "storing a rehashed password failed; the old hash stays");
+        }
+    }
+
+    /// Argon2id verification off the async threads.
+    async fn verify(&self, password: &Password, phc: String) -> Result<bool, Error> {
+        let (hasher, password) = (self.hasher.clone(), password.clone());
+        tokio::task::spawn_blocking(move || hasher.verify(&password, &phc)).await.map_err(Error::internal)
+    }
+}
+
+/// A transaction on an account that changed (a reset, a log-out everywhere,
+/// a closing) between its read and its write.
+fn account_refusal(cancelled: Cancelled) -> Error {
+    if cancelled.failed(ACCOUNT_CHANGED).is_some() || cancelled.failed(MIRROR_CHANGED).is_some() {
+        Error::NotLoggedIn
+    } else {
+        Error::internal(StoreError::Cancelled(cancelled))
+    }
+}

@@ -1,0 +1,104 @@
+//! Checking a guess of an SMS code, shared by every flow that takes one:
+//! a guess is claimed before it is compared, so racing requests see a code
+//! at most [`MAX_ATTEMPTS`] times, and only with the code's own id and purpose.
+
+use super::{Error, Limits, keys};
+use crate::clock::EpochSeconds;
+use crate::code_key::CodeKey;
+use crate::domain::{ClientKey, Mobile, Purpose, SmsCode, SmsCodeId};
+use crate::store::{Check, Cond, Op, Store, StoreError, Write};
+
+/// Wrong guesses a code survives: the fifth destroys it.
+pub const MAX_ATTEMPTS: i64 = 5;
+
+/// What the spending write's failed condition means.
+pub(super) const CODE_GONE: &str = "sms code spent or replaced";
+
+/// One guess at a code: what the client sent.
+#[derive(Debug, Clone)]
+pub struct Guess {
+    pub mobile: Mobile,
+    pub code: SmsCode,
+    /// The id the send answered with: only its requester knows it.
+    pub id: SmsCodeId,
+}
+
+/// A guess that matched: spend it with [`RightGuess::spend`] in the
+/// transaction that acts on it, or give it back if that transaction fails
+/// for another reason.
+#[derive(Debug)]
+pub(super) struct RightGuess {
+    key: String,
+    id: SmsCodeId,
+    tag: String,
+}
+
+impl RightGuess {
+    /// Deletes the code, only if it is still this send's: labelled [`CODE_GONE`].
+    pub fn spend(&self) -> Write {
+        let cond = Cond::Live(vec![Check::eq_s(keys::SEND_ID, self.id.as_str()), Check::eq_s(keys::CODE, &self.tag)]);
+        Op::Delete { pk: self.key.clone(), cond }.labelled(CODE_GONE)
+    }
+
+    /// The right code is not a wrong guess: gives the attempt back when the
+    /// transaction it was for did not happen for another reason.
+    pub async fn give_back<S: Store>(&self, store: &S, now: EpochSeconds) {
+        let cond = Cond::Live(vec![Check::eq_s(keys::SEND_ID, self.id.as_str())]);
+        if let Err(error) = store.add(&self.key, keys::ATTEMPTS, -1, None, cond, now).await {
+            tracing::warn!(error = %error, "giving back a guess failed");
+        }
+    }
+}
+
+/// Claims a guess on the live code sent to `guess.mobile` under `guess.id`
+/// for `purpose` (one UpdateItem that counts it and returns the code), then
+/// compares. A guess naming another send or purpose counts nothing; a wrong
+/// one counts against the code and the client's failure cap.
+pub(super) async fn check<S: Store>(
+    store: &S,
+    code_key: &CodeKey,
+    limits: &Limits,
+    guess: &Guess,
+    purpose: Purpose,
+    client: Option<&ClientKey>,
+    now: EpochSeconds,
+) -> Result<RightGuess, Error> {
+    let key = keys::sms_code(&guess.mobile);
+    let cond = Cond::Live(vec![
+        Check::eq_s(keys::SEND_ID, guess.id.as_str()),
+        Check::eq_s(keys::PURPOSE, purpose.as_str()),
+        Check::lt(keys::ATTEMPTS, MAX_ATTEMPTS),
+    ]);
+    let code = match store.add(&key, keys::ATTEMPTS, 1, None, cond, now).await {
+        Ok(code) => code,
+        Err(StoreError::ConditionFailed { current: Some(current) }) => {
+            let attempts_left = (MAX_ATTEMPTS - current.n(keys::ATTEMPTS).unwrap_or(MAX_ATTEMPTS)).max(0);
+            return Err(if !guess.id.matches(current.s(keys::SEND_ID).unwrap_or_default()) {
+                Error::SmsCodeIdMismatch { attempts_left }
+            } else if current.s(keys::PURPOSE).unwrap_or_default() != purpose.as_str() {
+                Error::SmsCodeWrongPurpose { attempts_left }
+            } else {
+                Error::SmsCodeExpired
+            });
+        }
+        // Missing or expired: this code is done.
+        Err(StoreError::ConditionFailed { current: None }) => return Err(Error::SmsCodeExpired),
+        Err(error) => return Err(error.into()),
+    };
+    let tag = code.s(keys::CODE)?.to_owned();
+    if code_key.verify(&guess.id, &guess.code, &tag) {
+        return Ok(RightGuess { key, id: guess.id.clone(), tag });
+    }
+    let attempts_left = (MAX_ATTEMPTS - code.n(keys::ATTEMPTS)?).max(0);
+    if attempts_left == 0 {
+        // The claim already refuses it; this only tidies up.
+        let cond = Cond::Live(vec![Check::eq_s(keys::SEND_ID, guess.id.as_str())]);
+        if let Err(error) = store.delete(&key, cond, now).await {
+            tracing::warn!(error = %error, "deleting a used-up SMS code failed; it expires by itself");
+        }
+    }
+    if let Some(client) = client {
+        limits.code_failures_per_ip.count_failure(store, client.as_str(), now).await?;
+    }
+    Err(Error::SmsCodeIncorrect { attempts_left })
+}

@@ -1,0 +1,122 @@
+//! An account as stored: the `user#` item and its `mobile#` mirror, always
+//! written together, and the sessions that belong to its generation.
+
+use super::{Error, keys};
+use crate::clock::EpochSeconds;
+use crate::domain::{Mobile, SessionToken, Username};
+use crate::store::{Check, Cond, Item, Op, Value, Write};
+
+/// One account. `gen` is its session generation: a session made under an
+/// older one is over, which is how every session ends at once.
+#[derive(Debug, Clone)]
+pub(super) struct UserRecord {
+    pub username: Username,
+    pub mobile: Mobile,
+    pub password_hash: String,
+    pub created_at: EpochSeconds,
+    pub generation: i64,
+}
+
+/// What a write's failed condition means when it insists on the account as read.
+pub(super) const ACCOUNT_CHANGED: &str = "account changed or closed";
+pub(super) const MIRROR_CHANGED: &str = "account mirror changed or closed";
+
+impl UserRecord {
+    /// Reads a `user#` item or its `mobile#` mirror.
+    pub fn from_item(item: &Item) -> Result<Self, Error> {
+        Ok(Self {
+            username: Username::parse(item.s(keys::USERNAME)?).map_err(Error::internal)?,
+            mobile: Mobile::parse(item.s(keys::MOBILE)?).map_err(Error::internal)?,
+            password_hash: item.s(keys::PASSWORD_HASH)?.to_owned(),
+            created_at: item.n(keys::CREATED_AT).unwrap_or_default(),
+            generation: item.n(keys::GEN).unwrap_or_default(),
+        })
+    }
+
+    fn item(&self, pk: String) -> Item {
+        Item::new(pk)
+            .with_s(keys::USERNAME, self.username.as_str())
+            .with_s(keys::MOBILE, self.mobile.as_str())
+            .with_s(keys::PASSWORD_HASH, &self.password_hash)
+            .with_n(keys::CREATED_AT, self.created_at)
+            .with_n(keys::GEN, self.generation)
+    }
+
+    /// Creates the user and its mirror, refusing a taken username or number.
+    pub fn create(&self, username_taken: &'static str, mobile_taken: &'static str) -> [Write; 2] {
+        [
+            Op::Put { item: self.item(keys::user(&self.username)), cond: Cond::NotLive }.labelled(username_taken),
+            Op::Put { item: self.item(keys::mobile_guard(&self.mobile)), cond: Cond::NotLive }.labelled(mobile_taken),
+        ]
+    }
+
+    /// Overwrites both items with `self`, only if they are still at `read`'s
+    /// generation and password.
+    pub fn replace(&self, read: &UserRecord) -> [Write; 2] {
+        [
+            Op::Put { item: self.item(keys::user(&self.username)), cond: read.unchanged() }.labelled(ACCOUNT_CHANGED),
+            Op::Put { item: self.item(keys::mobile_guard(&self.mobile)), cond: read.unchanged() }
+                .labelled(MIRROR_CHANGED),
+        ]
+    }
+
+    /// Deletes both items, only if they are still as read.
+    pub fn delete(&self) -> [Write; 2] {
+        [
+            Op::Delete { pk: keys::user(&self.username), cond: self.unchanged() }.labelled(ACCOUNT_CHANGED),
+            Op::Delete { pk: keys::mobile_guard(&self.mobile), cond: self.unchanged() }.labelled(MIRROR_CHANGED),
+        ]
+    }
+
+    /// Goes through only while the account is as read: a password reset,
+    /// a log-out everywhere or a closing in between refuses it.
+    pub fn check_unchanged(&self, pk: String) -> Write {
+        Op::Check { pk, cond: self.unchanged() }.labelled(ACCOUNT_CHANGED)
+    }
+
+    fn unchanged(&self) -> Cond {
+        Cond::Present(vec![
+            Check::eq(keys::GEN, Value::N(self.generation)),
+            Check::eq_s(keys::PASSWORD_HASH, &self.password_hash),
+        ])
+    }
+
+    /// A new session of this generation.
+    pub fn start_session(&self, token: &SessionToken, now: EpochSeconds, ttl: i64) -> Write {
+        let item = Item::new(keys::session(&token.hash()))
+            .with_s(keys::USERNAME, self.username.as_str())
+            .with_s(keys::MOBILE, self.mobile.as_str())
+            .with_n(keys::GEN, self.generation)
+            .with_n(keys::CREATED_AT, now)
+            .expiring_at(now + ttl);
+        Op::Put { item, cond: Cond::NotLive }.labelled("session id taken")
+    }
+}
+
+/// A live session and the account it belongs to: two GetItems, the session
+/// then its user, whose generation must still be the session's.
+#[derive(Debug, Clone)]
+pub(super) struct LiveSession {
+    pub user: UserRecord,
+    pub created_at: EpochSeconds,
+    pub expires_at: EpochSeconds,
+}
+
+pub(super) async fn live_session<S: crate::store::Store>(
+    store: &S,
+    token: &SessionToken,
+    now: EpochSeconds,
+) -> Result<LiveSession, Error> {
+    let session = store.get(&keys::session(&token.hash()), now).await?.ok_or(Error::NotLoggedIn)?;
+    let username = Username::parse(session.s(keys::USERNAME)?).map_err(Error::internal)?;
+    let user = store.get(&keys::user(&username), now).await?.ok_or(Error::NotLoggedIn)?;
+    let user = UserRecord::from_item(&user)?;
+    if session.n(keys::GEN).unwrap_or_default() != user.generation {
+        return Err(Error::NotLoggedIn);
+    }
+    Ok(LiveSession {
+        user,
+        created_at: session.n(keys::CREATED_AT).unwrap_or_default(),
+        expires_at: session.expires_at().unwrap_or_default(),
+    })
+}
