@@ -34,9 +34,10 @@ build: ## the Lambda bootstraps (cargo lambda + zig), sizes and glibc check
 check-template: ## cfn-lint on template.yaml (the code/template consistency test runs in `make test`)
 	cfn-lint template.yaml
 
-lint: ## rustfmt and clippy, warnings as errors
+lint: ## rustfmt, clippy with warnings as errors, no unused dependency (cargo install cargo-machete)
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	cargo machete --with-metadata
 
 bench: build ## measure everything and write BENCHMARKS.md (takes about 6 minutes)
 	scripts/bench
