@@ -1,6 +1,7 @@
 # One entry point for people and CI. Every target shares ./target.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
+HOST ?= 127.0.0.1
 PORT ?= 3000
 # Lambda architecture for `make build`: x86-64 or arm64 (the template's default).
 ARCH ?= x86-64
@@ -9,12 +10,14 @@ FUNCTIONS := captcha sms register session
 .PHONY: help run test contract lint build check-template bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(HOST)/$(HOST)/; s/$$(PORT)/$(PORT)/' \
+	  | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+	@echo "The first build downloads the crates from the crate registry: a few minutes."
 
-run: ## the whole API on 127.0.0.1:$(PORT): memory store, SMS codes printed here
-	PORT=$(PORT) cargo run -p local-api
+run: ## the whole API on $(HOST):$(PORT) (HOST=0.0.0.0 for a phone on your network): memory store, SMS codes printed here
+	HOST=$(HOST) PORT=$(PORT) cargo run -p local-api
 
-test: tests/browser/node_modules ## every test, browser included; starts DynamoDB Local (needs Java 17, Node, chromium)
+test: tests/browser/node_modules ## every test; starts DynamoDB Local (needs Java 17, npm, chromium, schemathesis)
 	cargo build --workspace --bins
 	scripts/dynamodb-local run bash -c 'cargo test --workspace && npm --prefix tests/browser test'
 	scripts/contract-test
