@@ -1,20 +1,25 @@
 # One entry point for people and CI. Every target shares ./target.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
+HOST ?= 127.0.0.1
 PORT ?= 3000
-# Lambda architecture for `make build`: x86-64 or arm64 (the template's default).
+# Lambda architecture for `make build`: x86-64 (runs here, as the benchmarks
+# need) or arm64 (the template's default; `make test-arm64` runs it under qemu).
 ARCH ?= x86-64
+LAMBDA_DIR := target/lambda$(if $(filter arm64,$(ARCH)),-arm64)
 FUNCTIONS := captcha sms register session
 
-.PHONY: help run test contract lint build check-template bench clean
+.PHONY: help run test test-arm64 contract lint build check-template bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(HOST)/$(HOST)/; s/$$(PORT)/$(PORT)/' \
+	  | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+	@echo "The first build downloads the crates from the crate registry: a few minutes."
 
-run: ## the whole API on 127.0.0.1:$(PORT): memory store, SMS codes printed here
-	PORT=$(PORT) cargo run -p local-api
+run: ## the whole API on $(HOST):$(PORT) (HOST=0.0.0.0 for a phone on your network): memory store, SMS codes printed here
+	HOST=$(HOST) PORT=$(PORT) cargo run -p local-api
 
-test: tests/browser/node_modules ## every test, browser included; starts DynamoDB Local (needs Java 17, Node, chromium)
+test: tests/browser/node_modules ## every test; starts DynamoDB Local (needs Java 17, npm, chromium, schemathesis)
 	cargo build --workspace --bins
 	scripts/dynamodb-local run bash -c 'cargo test --workspace && npm --prefix tests/browser test'
 	scripts/contract-test
@@ -27,16 +32,22 @@ contract: ## schemathesis against the local API and openapi.yaml (pip install sc
 	cargo build -p local-api
 	scripts/contract-test
 
-build: ## the Lambda bootstraps (cargo lambda + zig), sizes and glibc check
-	cargo lambda build --release --$(ARCH) $(addprefix --bin ,$(FUNCTIONS))
-	scripts/check-bootstrap target/lambda
+build: ## the Lambda bootstraps in target/lambda, or target/lambda-arm64 with ARCH=arm64 (cargo lambda + zig)
+	cargo lambda build --release --$(ARCH) --lambda-dir $(LAMBDA_DIR) $(addprefix --bin ,$(FUNCTIONS))
+	scripts/check-bootstrap $(LAMBDA_DIR)
+
+test-arm64: ## the Runtime-API suite on the arm64 bootstraps under qemu-user (apt-get install qemu-user libc6-arm64-cross)
+	$(MAKE) build ARCH=arm64
+	scripts/qemu-bootstraps target/lambda-arm64 target/lambda-arm64-qemu
+	LAMBDA_BINARIES=target/lambda-arm64-qemu scripts/dynamodb-local run cargo test -p tests --test runtime_api
 
 check-template: ## cfn-lint on template.yaml (the code/template consistency test runs in `make test`)
 	cfn-lint template.yaml
 
-lint: ## rustfmt and clippy, warnings as errors
+lint: ## rustfmt, clippy with warnings as errors, no unused dependency (cargo install cargo-machete)
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	cargo machete --with-metadata
 
 bench: build ## measure everything and write BENCHMARKS.md (takes about 6 minutes)
 	scripts/bench

@@ -1,4 +1,4 @@
-//! `make run`: the whole API on 127.0.0.1:$PORT (default 3000).
+//! `make run`: the whole API on $HOST:$PORT (default 127.0.0.1:3000).
 //!
 //! With no configuration it keeps everything in memory and prints SMS codes
 //! to the console. `TABLE_NAME` (with `AWS_ENDPOINT_URL_DYNAMODB` for
@@ -11,17 +11,17 @@ use shared::config::Config;
 use shared::random::OsRandom;
 use shared::sms::{AnySender, ConsoleSender, RonglianClient};
 use shared::store::{AnyStore, DynamoStore, MemoryStore, client_from_env, create_table};
-use std::net::{Ipv4Addr, SocketAddr};
+use std::io::ErrorKind;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use tokio::net::TcpListener;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::startup::init_logging();
     let config = Config::from_env().map_err(shared::startup::fail)?;
-    let port: u16 = match std::env::var("PORT") {
-        Ok(port) => port.parse().map_err(|_| "PORT must be a port number")?,
-        Err(_) => 3000,
-    };
+    let address = address_from_env().unwrap_or_else(|message| exit(&message));
+    let listener = listen(address).await.unwrap_or_else(|message| exit(&message));
 
     let (store, store_name) = match &config.table_name {
         Some(table) => {
@@ -37,9 +37,17 @@ async fn main() -> Result<(), lambda_http::Error> {
     };
     let api = LocalApi::new(Arc::new(store), Arc::new(sender), Arc::new(SystemClock), Arc::new(OsRandom), &config);
 
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    println!("Sign-up API on {url}  (store: {store_name}; SMS: {sender_name})");
+    let mut bound = listener.local_addr()?;
+    println!("Sign-up API on http://{bound}  (store: {store_name}; SMS: {sender_name})");
+    if bound.ip().is_unspecified() {
+        println!(
+            "From a phone on the same network: http://<this machine's address>:{}/ (the session cookie is Secure, \
+             so over plain HTTP the phone signs up but is not shown as logged in)",
+            bound.port()
+        );
+        bound.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
+    let url = format!("http://{bound}");
     println!("Open {url}/ for the sign-up page, or try the API by hand:");
     println!("  open {url}/image_codes/3f0c9a5e-2b1d-4c8e-9f6a-1d2e3f4a5b6c/ in a browser and read the captcha");
     println!(
@@ -53,4 +61,41 @@ async fn main() -> Result<(), lambda_http::Error> {
         _ = tokio::signal::ctrl_c() => println!("stopped"),
     }
     Ok(())
+}
+
+fn address_from_env() -> Result<SocketAddr, String> {
+    let host = match std::env::var("HOST") {
+        Ok(host) => host
+            .parse()
+            .map_err(|_| format!("HOST={host} is not an IP address (127.0.0.1, or 0.0.0.0 for every interface)"))?,
+        Err(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+    };
+    let port = match std::env::var("PORT") {
+        Ok(port) => port.parse().map_err(|_| format!("PORT={port} is not a port number"))?,
+        Err(_) => 3000,
+    };
+    Ok(SocketAddr::new(host, port))
+}
+
+async fn listen(address: SocketAddr) -> Result<TcpListener, String> {
+    TcpListener::bind(address).await.map_err(|error| match error.kind() {
+        ErrorKind::AddrInUse => format!(
+            "port {} is in use on {}: stop what holds it, or pick another port (make run PORT={})",
+            address.port(),
+            address.ip(),
+            address.port().checked_add(1).unwrap_or(3000)
+        ),
+        ErrorKind::AddrNotAvailable => {
+            format!(
+                "{} is not an address of this machine (HOST=127.0.0.1, or 0.0.0.0 for every interface)",
+                address.ip()
+            )
+        }
+        _ => format!("cannot listen on {address}: {error}"),
+    })
+}
+
+fn exit(message: &str) -> ! {
+    eprintln!("local-api: {message}");
+    std::process::exit(1)
 }

@@ -83,24 +83,25 @@ mod tests {
         assert_eq!(draws_a, draws_b);
     }
 
-    #[test]
-    fn below_stays_below_its_bound() {
-        let random = OsRandom;
-        assert!((0..10_000).all(|_| random.below(6) < 6));
+    /// Always draws `bound - 1`, or 0: the ends of `below`'s range.
+    struct Extreme {
+        highest: bool,
+    }
+
+    impl Random for Extreme {
+        fn fill(&self, dest: &mut [u8]) {
+            dest.fill(0);
+        }
+
+        fn below(&self, bound: u32) -> u32 {
+            if self.highest { bound - 1 } else { 0 }
+        }
     }
 
     #[test]
-    fn between_stays_within_its_range() {
-        let random = SeededRandom::new(1);
-        assert!((0..10_000).map(|_| random.between(-2.0, 3.0)).all(|x| (-2.0..3.0).contains(&x)));
-    }
-
-    #[test]
-    fn fill_writes_random_bytes() {
-        let mut a = [0u8; 32];
-        let mut b = [0u8; 32];
-        OsRandom.fill(&mut a);
-        OsRandom.fill(&mut b);
-        assert_ne!(a, b);
+    fn between_starts_at_its_low_end_and_stays_below_its_high_end() {
+        assert_eq!(Extreme { highest: false }.between(-2.0, 3.0), -2.0);
+        let top = Extreme { highest: true }.between(-2.0, 3.0);
+        assert!((2.999..3.0).contains(&top), "{top}");
     }
 }

@@ -40,7 +40,8 @@ const fn route(method: &'static str, path: &'static str, function: Function) -> 
     Route { method, path, function }
 }
 
-/// Every route; the original's paths end in `/`, and each works without it too.
+/// Every route, each with and without a trailing slash (the original's paths
+/// end in `/`, except the session's).
 pub const ROUTES: &[Route] = &[
     route("GET", "/image_codes/{uuid}/", Function::Captcha),
     route("GET", "/image_codes/{uuid}", Function::Captcha),
@@ -49,7 +50,9 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/register/", Function::Register),
     route("POST", "/register", Function::Register),
     route("GET", "/session", Function::Session),
+    route("GET", "/session/", Function::Session),
     route("DELETE", "/session", Function::Session),
+    route("DELETE", "/session/", Function::Session),
     route("POST", "/login/", Function::Account),
     route("POST", "/login", Function::Account),
     route("POST", "/sms_login/", Function::Account),
@@ -150,6 +153,18 @@ mod tests {
         assert_eq!(allowed_methods("/session"), vec!["GET", "DELETE"]);
         assert_eq!(allowed_methods("/register/"), vec!["POST"]);
         assert!(allowed_methods("/nowhere").is_empty());
+    }
+
+    #[test]
+    fn every_route_is_served_with_and_without_its_trailing_slash() {
+        for route in ROUTES {
+            let other = match route.path.strip_suffix('/') {
+                Some(bare) => bare.to_owned(),
+                None => format!("{}/", route.path),
+            };
+            let twin = ROUTES.iter().find(|r| r.method == route.method && r.path == other);
+            assert_eq!(twin.map(|r| r.function), Some(route.function), "{} {other}", route.method);
+        }
     }
 
     #[test]

@@ -156,7 +156,7 @@ fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
-/// The service's checks, each with its documented status code.
+/// The service's checks, each with its status code from `docs/ronglian.md`.
 fn check(parts: &http::request::Parts, body: &[u8]) -> Result<(), (&'static str, &'static str)> {
     if parts.method != http::Method::POST {
         return Err(("111100", "method must be POST"));

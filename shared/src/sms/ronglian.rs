@@ -1,9 +1,8 @@
 //! A client for Ronglian Cloud's (容联云) TemplateSMS API.
 //!
-//! Protocol: `../shared/ronglian/README.md` beside the repository, read off
-//! the official Python SDK. Unlike that SDK it signs with Beijing time on any
-//! host, never logs the auth token or the signature, does not follow
-//! redirects and returns a typed result.
+//! Protocol: `docs/ronglian.md`, read off the official Python SDK. Unlike
+//! that SDK it signs with Beijing time on any host, never logs the auth token
+//! or the signature, does not follow redirects and returns a typed result.
 
 use super::{SmsError, SmsSender};
 use crate::config::RonglianConfig;
