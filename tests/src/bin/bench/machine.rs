@@ -9,6 +9,9 @@ pub struct Machine {
     cpu: String,
     memory_kib: u64,
     kernel: String,
+    /// The one-minute load average when the run began: other work on the
+    /// machine inflates every timing.
+    load: String,
 }
 
 impl Machine {
@@ -27,6 +30,7 @@ impl Machine {
             cpu: field(&read("/proc/cpuinfo"), "model name"),
             memory_kib: field(&meminfo, "MemTotal").trim_end_matches(" kB").parse().unwrap_or(0),
             kernel: read("/proc/sys/kernel/osrelease").trim().to_owned(),
+            load: read("/proc/loadavg").split_whitespace().next().unwrap_or("unknown").to_owned(),
         }
     }
 }
@@ -36,10 +40,11 @@ impl fmt::Display for Machine {
         let cpu = if self.cpu.is_empty() { "CPU model unknown" } else { &self.cpu };
         write!(
             f,
-            "{} cores ({cpu}), {:.0} GiB, Linux {}",
+            "{} cores ({cpu}), {:.0} GiB, Linux {}; load average {} when the run began",
             self.cores,
             self.memory_kib as f64 / (1024.0 * 1024.0),
-            self.kernel
+            self.kernel,
+            self.load
         )
     }
 }
