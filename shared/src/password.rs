@@ -5,8 +5,8 @@
 //! per call let glibc keep each freed block resident: once the first block
 //! was unmapped, glibc's dynamic mmap threshold rose above 19 MiB, later
 //! blocks came from the blocking thread's malloc arena, and its heaps stayed
-//! resident as successive blocks landed at new offsets, up to eight blocks
-//! (160 MB) in the register function (BENCHMARKS.md, "Memory").
+//! resident as successive blocks landed at new offsets: 160–310 MB in the
+//! register function (docs/benchmark-notes.md, "Memory over warm calls").
 
 use crate::domain::Password;
 use crate::random::Random;
