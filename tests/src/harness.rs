@@ -157,19 +157,9 @@ impl<S: Store + 'static, M: SmsSender + 'static> Harness<S, M> {
 
     /// [`Harness::seed_code`] for `purpose`.
     pub async fn seed_code_for(&self, mobile: &str, code: &str, purpose: &str) -> String {
-        let now = self.clock.now();
-        let id = shared::domain::SmsCodeId::generate(&OsRandom);
-        let tag = shared::code_key::CodeKey::new(TEST_CODE_KEY.as_bytes())
-            .tag(&id, &shared::domain::SmsCode::parse(code).unwrap());
-        let item = shared::store::Item::new(keys::sms_code(&shared::domain::Mobile::parse(mobile).unwrap()))
-            .with_s(keys::CODE, tag)
-            .with_n(keys::ATTEMPTS, 0)
-            .with_s(keys::SEND_ID, id.as_str())
-            .with_s(keys::PURPOSE, purpose)
-            .expiring_at(now + 180);
-        self.store.put(item, shared::store::Cond::Always, now).await.unwrap();
-        self.sms_code_ids.lock().unwrap().insert(mobile.to_owned(), id.as_str().to_owned());
-        id.as_str().to_owned()
+        let id = crate::seed::sms_code_at(&*self.store, mobile, code, purpose, self.clock.now()).await;
+        self.sms_code_ids.lock().unwrap().insert(mobile.to_owned(), id.clone());
+        id
     }
 
     /// The `sms_code_id` the last successful send to `mobile` answered with.

@@ -10,6 +10,7 @@ pub mod loopback;
 pub mod proxy;
 pub mod ronglian;
 pub mod runtime_api;
+pub mod seed;
 
 use aws_sdk_dynamodb::Client;
 use shared::store::{DynamoStore, MemoryStore, client_from_env, create_table};

@@ -231,6 +231,15 @@ impl Function {
         panic!("the function did not ask for an invocation within a second");
     }
 
+    /// The process's peak resident set so far (`VmHWM`), in KiB: what Lambda
+    /// reports as "Max Memory Used".
+    pub fn peak_rss_kib(&self) -> u64 {
+        let pid = self.child.id().expect("the function is running");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM in /proc/<pid>/status");
+        line.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()).expect("VmHWM in KiB")
+    }
+
     /// Stops the process and returns what it wrote to stdout and stderr.
     pub async fn stop(mut self) -> String {
         let _ = self.child.start_kill();
