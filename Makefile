@@ -38,7 +38,7 @@ lint: ## rustfmt and clippy, warnings as errors
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-bench: build ## measure everything and write BENCHMARKS.md (takes about 6 minutes)
+bench: build ## measure everything and write BENCHMARKS.md (about 6 minutes, plus up to 45 for the captcha attacks)
 	scripts/bench
 
 clean: ## remove build output and the DynamoDB Local download
