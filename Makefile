@@ -49,7 +49,7 @@ lint: ## rustfmt, clippy with warnings as errors, no unused dependency (cargo in
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo machete --with-metadata
 
-bench: build ## measure everything and write BENCHMARKS.md (takes about 6 minutes)
+bench: build ## measure everything and write BENCHMARKS.md (about 6 minutes, plus up to 45 for the captcha attacks)
 	scripts/bench
 
 clean: ## remove build output and the DynamoDB Local download

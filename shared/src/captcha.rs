@@ -1,9 +1,14 @@
-//! Renders captcha text into a small PNG that people read and stock OCR does not.
+//! Renders captcha text into a PNG that people read at first sight and segmenting attacks do not.
 //!
-//! Each glyph is scaled, rotated and offset at random, the whole picture is
-//! warped by two sine waves, and two curves in the glyphs' own colours cross
-//! the text. The result is quantised to 13 colours and written as a 4-bit
-//! indexed PNG, which keeps it around 2 KB.
+//! All glyphs and all clutter share one ink, so colour says nothing about
+//! which glyph a pixel belongs to. Each glyph gets its own size, width, slant,
+//! rotation and weight, and is set so that it touches or overlaps its
+//! neighbours; the whole picture is warped by two sine waves; then a curve as
+//! wide as the strokes crosses the text, inked over the background and cut out
+//! of the glyphs, so an opening that removes it breaks the glyphs too and
+//! connected components do not fall apart into letters. The result is
+//! quantised to the background plus [`LEVELS`] shades of the ink and written
+//! as a 2-bit indexed PNG.
 
 use crate::domain::CaptchaText;
 use crate::random::Random;
@@ -11,8 +16,9 @@ use ab_glyph::{Font, FontRef, point};
 use std::f32::consts::TAU;
 use std::sync::LazyLock;
 
-pub const WIDTH: usize = 120;
-pub const HEIGHT: usize = 44;
+/// Pixel size: twice the 120×44 CSS pixels it is shown at, for phone screens.
+pub const WIDTH: usize = 240;
+pub const HEIGHT: usize = 88;
 
 static FONT_BYTES: &[u8] = include_bytes!("../assets/captcha-font.ttf");
 
@@ -22,22 +28,25 @@ static FONT: LazyLock<FontRef<'static>> = LazyLock::new(|| {
     FontRef::try_from_slice(FONT_BYTES).expect("the embedded captcha font parses")
 });
 
-/// Dark, saturated ink colours that stand out on the light backgrounds.
+/// Dark, saturated inks that stand out on the light backgrounds; one per captcha.
 const INKS: [[u8; 3]; 8] = [
     [0x1f, 0x3a, 0x93],
     [0x8b, 0x1e, 0x3f],
     [0x1b, 0x6b, 0x3a],
     [0x5b, 0x2a, 0x86],
-    [0x9a, 0x4a, 0x00],
-    [0x00, 0x5f, 0x73],
+    [0x8a, 0x42, 0x00],
+    [0x00, 0x5a, 0x6e],
     [0x6d, 0x1a, 0x1a],
     [0x2f, 0x2f, 0x2f],
 ];
 
 const BACKGROUNDS: [[u8; 3]; 4] = [[0xf6, 0xf3, 0xea], [0xee, 0xf4, 0xf7], [0xf3, 0xee, 0xf6], [0xf0, 0xf5, 0xec]];
 
-/// Coverage is quantised to this many ink levels (plus background).
-const LEVELS: usize = 3;
+/// Coverage is quantised to this many shades of the ink (plus background).
+pub const LEVELS: usize = 3;
+
+/// Largest rotation either way, in radians: well short of where a glyph turns into another.
+const MAX_ANGLE: f32 = 0.22;
 
 /// Why a captcha could not be drawn.
 #[derive(Debug, thiserror::Error)]
@@ -46,184 +55,205 @@ pub struct RenderError(#[from] png::EncodingError);
 
 /// Draws `text` and returns the PNG bytes.
 pub fn render(text: &CaptchaText, random: &impl Random) -> Result<Vec<u8>, RenderError> {
-    let inks = pick_inks(random);
+    let picture = draw(text, random);
+    let ink = INKS[random.below(INKS.len() as u32) as usize];
+    let background = BACKGROUNDS[random.below(BACKGROUNDS.len() as u32) as usize];
+    encode(&picture, background, ink)
+}
+
+/// Ink coverage (0..=1) per pixel, glyphs and clutter alike.
+fn draw(text: &CaptchaText, random: &impl Random) -> Layer {
+    let glyphs: Vec<Glyph> = text.as_str().chars().filter_map(|c| Glyph::new(c, random)).collect();
+    let overlaps: Vec<f32> = (1..glyphs.len()).map(|_| random.between(1.0, 9.0)).collect();
+    let total = glyphs.iter().map(|g| g.width).sum::<f32>() - overlaps.iter().sum::<f32>();
+    let slack = (WIDTH as f32 - 12.0 - total).max(0.0);
+    let mut left = 6.0 + random.between(0.2, 0.8) * slack;
+    let middle = HEIGHT as f32 / 2.0 + random.between(-3.0, 3.0);
+
     let mut flat = Layer::new();
-    let glyphs = text.as_str().chars().count().max(1);
-    let slot = (WIDTH as f32 - 16.0) / glyphs as f32;
-    for (index, character) in text.as_str().chars().enumerate() {
-        let centre_x = 8.0 + slot * (index as f32 + 0.5) + random.between(-3.0, 3.0);
-        let centre_y = HEIGHT as f32 / 2.0 + random.between(-3.5, 3.5);
-        let scale = random.between(31.0, 36.0);
-        let angle = random.between(-0.45, 0.45);
-        draw_glyph(&mut flat, character, scale, angle, (centre_x, centre_y), index as u8);
+    for (index, glyph) in glyphs.iter().enumerate() {
+        let centre = (left + glyph.width / 2.0, middle + random.between(-5.0, 5.0));
+        glyph.draw(&mut flat, centre);
+        left += glyph.width - overlaps.get(index).copied().unwrap_or(0.0);
     }
 
     let mut picture = warp(&flat, random);
-    for _ in 0..2 {
-        let ink = random.below(glyphs as u32) as u8;
-        draw_curve(&mut picture, random, ink);
-    }
-    for _ in 0..30 {
-        let at = random.below((WIDTH * HEIGHT) as u32) as usize;
-        let ink = random.below(glyphs as u32) as u8;
-        picture.blend(at, 0.4 + random.between(0.0, 0.3), ink);
-    }
-
-    let background = BACKGROUNDS[random.below(BACKGROUNDS.len() as u32) as usize];
-    encode(&picture, background, &inks[..glyphs.min(inks.len())])
+    cross_out(&mut picture, random, middle);
+    picture
 }
 
-fn pick_inks(random: &impl Random) -> [[u8; 3]; 4] {
-    let mut pool = INKS;
-    for i in 0..4 {
-        let j = i + random.below((pool.len() - i) as u32) as usize;
-        pool.swap(i, j);
-    }
-    [pool[0], pool[1], pool[2], pool[3]]
-}
-
-/// Ink coverage (0..=1) and which ink, per pixel.
-struct Layer {
-    coverage: Vec<f32>,
-    ink: Vec<u8>,
-}
+/// Coverage (0..=1) per pixel.
+struct Layer(Vec<f32>);
 
 impl Layer {
     fn new() -> Self {
-        Self { coverage: vec![0.0; WIDTH * HEIGHT], ink: vec![0; WIDTH * HEIGHT] }
+        Self(vec![0.0; WIDTH * HEIGHT])
     }
 
-    fn blend(&mut self, at: usize, coverage: f32, ink: u8) {
-        if coverage > self.coverage[at] {
-            self.coverage[at] = coverage.min(1.0);
-            self.ink[at] = ink;
-        }
-    }
-
-    /// Bilinear coverage and nearest ink at a fractional position.
-    fn sample(&self, x: f32, y: f32) -> (f32, u8) {
+    /// Bilinear coverage at a fractional position; nothing outside the picture.
+    fn sample(&self, x: f32, y: f32) -> f32 {
         if x < 0.0 || y < 0.0 || x > (WIDTH - 1) as f32 || y > (HEIGHT - 1) as f32 {
-            return (0.0, 0);
+            return 0.0;
         }
-        let (x0, y0) = (x.floor() as usize, y.floor() as usize);
-        let (x1, y1) = ((x0 + 1).min(WIDTH - 1), (y0 + 1).min(HEIGHT - 1));
-        let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-        let c = |x: usize, y: usize| self.coverage[y * WIDTH + x];
-        let top = c(x0, y0) * (1.0 - fx) + c(x1, y0) * fx;
-        let bottom = c(x0, y1) * (1.0 - fx) + c(x1, y1) * fx;
-        let nearest = (y.round() as usize).min(HEIGHT - 1) * WIDTH + (x.round() as usize).min(WIDTH - 1);
-        (top * (1.0 - fy) + bottom * fy, self.ink[nearest])
+        bilinear(&self.0, WIDTH, HEIGHT, x, y)
     }
 }
 
-fn draw_glyph(layer: &mut Layer, character: char, scale: f32, angle: f32, centre: (f32, f32), ink: u8) {
-    let font = &*FONT;
-    let glyph = font.glyph_id(character).with_scale_and_position(scale, point(0.0, 0.0));
-    let Some(outlined) = font.outline_glyph(glyph) else { return };
-    let bounds = outlined.px_bounds();
-    let (w, h) = (bounds.width().ceil() as usize + 1, bounds.height().ceil() as usize + 1);
-    let mut upright = vec![0.0f32; w * h];
-    outlined.draw(|x, y, c| {
-        if let Some(cell) = upright.get_mut(y as usize * w + x as usize) {
-            *cell = c;
-        }
-    });
+fn bilinear(cells: &[f32], width: usize, height: usize, x: f32, y: f32) -> f32 {
+    let (x0, y0) = (x as usize, y as usize);
+    let (x1, y1) = ((x0 + 1).min(width - 1), (y0 + 1).min(height - 1));
+    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+    let c = |x: usize, y: usize| cells[y * width + x];
+    (c(x0, y0) * (1.0 - fx) + c(x1, y0) * fx) * (1.0 - fy) + (c(x0, y1) * (1.0 - fx) + c(x1, y1) * fx) * fy
+}
 
-    // Inverse mapping: for each destination pixel near the centre, rotate back into the upright glyph.
-    let (sin, cos) = angle.sin_cos();
-    let radius = ((w * w + h * h) as f32).sqrt() / 2.0 + 1.0;
-    let (half_w, half_h) = (w as f32 / 2.0, h as f32 / 2.0);
-    let (x_min, x_max) = ((centre.0 - radius).max(0.0) as usize, ((centre.0 + radius) as usize).min(WIDTH - 1));
-    let (y_min, y_max) = ((centre.1 - radius).max(0.0) as usize, ((centre.1 + radius) as usize).min(HEIGHT - 1));
-    for y in y_min..=y_max {
-        for x in x_min..=x_max {
-            let (dx, dy) = (x as f32 - centre.0, y as f32 - centre.1);
-            let sx = cos * dx + sin * dy + half_w;
-            let sy = -sin * dx + cos * dy + half_h;
-            if sx < 0.0 || sy < 0.0 || sx >= (w - 1) as f32 || sy >= (h - 1) as f32 {
-                continue;
+/// One character, rasterised upright, with its own transform.
+struct Glyph {
+    upright: Vec<f32>,
+    size: (usize, usize),
+    /// Maps a destination offset from the glyph's centre back into the upright raster.
+    inverse: [f32; 4],
+    /// Horizontal extent once transformed.
+    width: f32,
+    half_height: f32,
+}
+
+impl Glyph {
+    fn new(character: char, random: &impl Random) -> Option<Self> {
+        let font = &*FONT;
+        let scale = random.between(62.0, 72.0);
+        let glyph = font.glyph_id(character).with_scale_and_position(scale, point(0.0, 0.0));
+        let outlined = font.outline_glyph(glyph)?;
+        let bounds = outlined.px_bounds();
+        let (w, h) = (bounds.width().ceil() as usize + 3, bounds.height().ceil() as usize + 3);
+        let mut upright = vec![0.0f32; w * h];
+        outlined.draw(|x, y, c| {
+            if let Some(cell) = upright.get_mut((y as usize + 1) * w + x as usize + 1) {
+                *cell = c;
             }
-            let (x0, y0) = (sx as usize, sy as usize);
-            let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
-            let c = |x: usize, y: usize| upright[y * w + x];
-            let coverage = (c(x0, y0) * (1.0 - fx) + c(x0 + 1, y0) * fx) * (1.0 - fy)
-                + (c(x0, y0 + 1) * (1.0 - fx) + c(x0 + 1, y0 + 1) * fx) * fy;
-            if coverage > 0.0 {
-                layer.blend(y * WIDTH + x, coverage, ink);
+        });
+        let upright = match random.below(3) {
+            0 => morph(&upright, w, h, f32::min),
+            1 => upright,
+            _ => morph(&upright, w, h, f32::max),
+        };
+
+        // Forward transform: stretch, slant, then rotate.
+        let (stretch, slant, angle) =
+            (random.between(0.82, 1.12), random.between(-0.22, 0.22), random.between(-MAX_ANGLE, MAX_ANGLE));
+        let (sin, cos) = angle.sin_cos();
+        let forward = [cos * stretch, cos * slant - sin, sin * stretch, sin * slant + cos];
+        let det = forward[0] * forward[3] - forward[1] * forward[2];
+        let inverse = [forward[3] / det, -forward[1] / det, -forward[2] / det, forward[0] / det];
+        let (half_w, half_h) = (w as f32 / 2.0, h as f32 / 2.0);
+        let corners = [(-half_w, -half_h), (half_w, -half_h), (-half_w, half_h), (half_w, half_h)];
+        let extent = |row: usize| {
+            corners.iter().map(|&(x, y)| (forward[2 * row] * x + forward[2 * row + 1] * y).abs()).fold(0.0f32, f32::max)
+        };
+        Some(Self { upright, size: (w, h), inverse, width: 2.0 * extent(0), half_height: extent(1) })
+    }
+
+    fn draw(&self, layer: &mut Layer, centre: (f32, f32)) {
+        let (w, h) = self.size;
+        let (half_w, half_h) = (w as f32 / 2.0, h as f32 / 2.0);
+        let [a, b, c, d] = self.inverse;
+        let x_range =
+            (centre.0 - self.width / 2.0).max(0.0) as usize..=((centre.0 + self.width / 2.0) as usize).min(WIDTH - 1);
+        let y_range =
+            (centre.1 - self.half_height).max(0.0) as usize..=((centre.1 + self.half_height) as usize).min(HEIGHT - 1);
+        for y in y_range {
+            for x in x_range.clone() {
+                let (dx, dy) = (x as f32 - centre.0, y as f32 - centre.1);
+                let (sx, sy) = (a * dx + b * dy + half_w, c * dx + d * dy + half_h);
+                if sx < 0.0 || sy < 0.0 || sx >= (w - 1) as f32 || sy >= (h - 1) as f32 {
+                    continue;
+                }
+                let coverage = bilinear(&self.upright, w, h, sx, sy);
+                let cell = &mut layer.0[y * WIDTH + x];
+                *cell = cell.max(coverage);
             }
         }
     }
+}
+
+/// A 3×3 minimum (thinner strokes) or maximum (heavier strokes).
+fn morph(cells: &[f32], w: usize, h: usize, pick: fn(f32, f32) -> f32) -> Vec<f32> {
+    let mut out = cells.to_vec();
+    for y in 1..h - 1 {
+        for x in 1..w - 1 {
+            let mut value = cells[y * w + x];
+            for (nx, ny) in [(x - 1, y), (x + 1, y), (x, y - 1), (x, y + 1)] {
+                value = pick(value, cells[ny * w + nx]);
+            }
+            out[y * w + x] = value;
+        }
+    }
+    out
 }
 
 /// Displaces every pixel along two sine waves of random phase.
 fn warp(flat: &Layer, random: &impl Random) -> Layer {
     let (amplitude_x, period_x, phase_x) =
-        (random.between(1.5, 2.5), random.between(28.0, 40.0), random.between(0.0, TAU));
+        (random.between(2.5, 4.0), random.between(56.0, 80.0), random.between(0.0, TAU));
     let (amplitude_y, period_y, phase_y) =
-        (random.between(2.0, 3.5), random.between(50.0, 80.0), random.between(0.0, TAU));
+        (random.between(3.0, 5.0), random.between(100.0, 160.0), random.between(0.0, TAU));
     let mut warped = Layer::new();
     for y in 0..HEIGHT {
+        let shift_x = amplitude_x * (TAU * y as f32 / period_x + phase_x).sin();
         for x in 0..WIDTH {
-            let sx = x as f32 + amplitude_x * (TAU * y as f32 / period_x + phase_x).sin();
             let sy = y as f32 + amplitude_y * (TAU * x as f32 / period_y + phase_y).sin();
-            let (coverage, ink) = flat.sample(sx, sy);
-            let at = y * WIDTH + x;
-            warped.coverage[at] = coverage;
-            warped.ink[at] = ink;
+            warped.0[y * WIDTH + x] = flat.sample(x as f32 + shift_x, sy);
         }
     }
     warped
 }
 
-/// An anti-aliased sine curve across the whole width.
-fn draw_curve(layer: &mut Layer, random: &impl Random, ink: u8) {
-    let centre = random.between(14.0, 30.0);
-    let amplitude = random.between(5.0, 10.0);
-    let period = random.between(60.0, 140.0);
+/// A sine curve as wide as the strokes across the text near its `middle`: ink
+/// on the background, background where it crosses a glyph.
+fn cross_out(layer: &mut Layer, random: &impl Random, middle: f32) {
+    let half_thickness = random.between(3.0, 3.9);
+    let centre = middle + random.between(-3.0, 3.0);
+    let amplitude = random.between(3.0, 6.0);
+    let period = random.between(120.0, 260.0);
     let phase = random.between(0.0, TAU);
-    let half_thickness = random.between(0.5, 0.8);
-    for x in 0..WIDTH {
+    let from = random.below(24) as usize;
+    let to = WIDTH - random.below(24) as usize;
+    for x in from..to {
         let curve_y = centre + amplitude * (TAU * x as f32 / period + phase).sin();
-        let (from, to) = ((curve_y - 3.0).max(0.0) as usize, ((curve_y + 3.0) as usize).min(HEIGHT - 1));
-        for y in from..=to {
-            let coverage = (half_thickness + 0.5 - (y as f32 - curve_y).abs()).clamp(0.0, 1.0);
-            if coverage > 0.0 {
-                layer.blend(y * WIDTH + x, coverage, ink);
-            }
+        let reach = half_thickness + 1.0;
+        let (top, bottom) = ((curve_y - reach).max(0.0) as usize, ((curve_y + reach) as usize).min(HEIGHT - 1));
+        for y in top..=bottom {
+            let curve = (half_thickness + 0.5 - (y as f32 - curve_y).abs()).clamp(0.0, 1.0);
+            let cell = &mut layer.0[y * WIDTH + x];
+            *cell = *cell * (1.0 - curve) + curve * (1.0 - *cell);
         }
     }
 }
 
-/// Quantises to background plus [`LEVELS`] shades of each ink, and writes a
-/// 4-bit indexed PNG.
-fn encode(picture: &Layer, background: [u8; 3], inks: &[[u8; 3]]) -> Result<Vec<u8>, RenderError> {
-    let mut palette = Vec::with_capacity(3 * (1 + inks.len() * LEVELS));
+/// Quantises to the background plus [`LEVELS`] shades of the ink, and writes
+/// a 2-bit indexed PNG.
+fn encode(picture: &Layer, background: [u8; 3], ink: [u8; 3]) -> Result<Vec<u8>, RenderError> {
+    let mut palette = Vec::with_capacity(3 * (1 + LEVELS));
     palette.extend_from_slice(&background);
-    for ink in inks {
-        for level in 1..=LEVELS {
-            let alpha = level as f32 / LEVELS as f32;
-            palette.extend(
-                ink.iter().zip(background).map(|(&i, b)| (b as f32 + (i as f32 - b as f32) * alpha).round() as u8),
-            );
-        }
+    for level in 1..=LEVELS {
+        let alpha = level as f32 / LEVELS as f32;
+        palette
+            .extend(ink.iter().zip(background).map(|(&i, b)| (b as f32 + (i as f32 - b as f32) * alpha).round() as u8));
     }
 
-    let row_bytes = WIDTH.div_ceil(2);
+    let row_bytes = WIDTH.div_ceil(4);
     let mut packed = vec![0u8; row_bytes * HEIGHT];
     for y in 0..HEIGHT {
         for x in 0..WIDTH {
-            let at = y * WIDTH + x;
-            let level = (picture.coverage[at] * LEVELS as f32).round() as usize;
-            let ink = (picture.ink[at] as usize).min(inks.len().saturating_sub(1));
-            let index = if level == 0 { 0 } else { 1 + ink * LEVELS + level.min(LEVELS) - 1 } as u8;
-            packed[y * row_bytes + x / 2] |= if x % 2 == 0 { index << 4 } else { index };
+            let level = (picture.0[y * WIDTH + x] * LEVELS as f32).round().clamp(0.0, LEVELS as f32) as u8;
+            packed[y * row_bytes + x / 4] |= level << (6 - 2 * (x % 4));
         }
     }
 
-    let mut png_bytes = Vec::with_capacity(2048);
+    let mut png_bytes = Vec::with_capacity(4096);
     let mut encoder = png::Encoder::new(&mut png_bytes, WIDTH as u32, HEIGHT as u32);
     encoder.set_color(png::ColorType::Indexed);
-    encoder.set_depth(png::BitDepth::Four);
+    encoder.set_depth(png::BitDepth::Two);
     encoder.set_palette(palette);
     encoder.set_compression(png::Compression::High);
     let mut writer = encoder.write_header()?;
@@ -242,6 +272,79 @@ mod tests {
         CaptchaText::generate(random)
     }
 
+    /// The palette and one palette index per pixel.
+    fn decode(png_bytes: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        let mut reader = png::Decoder::new(std::io::Cursor::new(png_bytes)).read_info().unwrap();
+        let palette = reader.info().palette.as_ref().unwrap().to_vec();
+        let mut packed = vec![0; reader.output_buffer_size().unwrap()];
+        reader.next_frame(&mut packed).unwrap();
+        let row_bytes = WIDTH.div_ceil(4);
+        let indices = (0..WIDTH * HEIGHT)
+            .map(|at| (packed[(at / WIDTH) * row_bytes + (at % WIDTH) / 4] >> (6 - 2 * (at % 4))) & 0b11)
+            .collect();
+        (palette, indices)
+    }
+
+    /// The pixels a threshold at half coverage keeps as ink.
+    fn ink_mask(indices: &[u8]) -> Vec<bool> {
+        indices.iter().map(|&i| i as usize * 2 >= LEVELS).collect()
+    }
+
+    /// A morphological opening by a `size`×`size` square: what removes strokes narrower than `size`.
+    fn opening(mask: &[bool], size: usize) -> Vec<bool> {
+        let reach = (size / 2) as isize;
+        let filter = |mask: &[bool], keep_if_all: bool| -> Vec<bool> {
+            (0..mask.len())
+                .map(|at| {
+                    let (x, y) = ((at % WIDTH) as isize, (at / WIDTH) as isize);
+                    let mut window = (-reach..=reach).flat_map(|dy| (-reach..=reach).map(move |dx| (x + dx, y + dy)));
+                    let inside = |(nx, ny): (isize, isize)| {
+                        nx >= 0
+                            && ny >= 0
+                            && nx < WIDTH as isize
+                            && ny < HEIGHT as isize
+                            && mask[ny as usize * WIDTH + nx as usize]
+                    };
+                    if keep_if_all { window.all(inside) } else { window.any(inside) }
+                })
+                .collect()
+        };
+        filter(&filter(mask, true), false)
+    }
+
+    /// 8-connected pieces of a mask, ignoring specks under 2 % of its pixels:
+    /// what a segmenting attack sees.
+    fn pieces(mask: &[bool]) -> usize {
+        let inked = |at: usize| mask[at];
+        let least = mask.iter().filter(|&&m| m).count() / 50;
+        let mut seen = vec![false; mask.len()];
+        let mut count = 0;
+        for start in 0..mask.len() {
+            if seen[start] || !inked(start) {
+                continue;
+            }
+            let (mut stack, mut size) = (vec![start], 0);
+            seen[start] = true;
+            while let Some(at) = stack.pop() {
+                size += 1;
+                let (x, y) = ((at % WIDTH) as isize, (at / WIDTH) as isize);
+                for (dx, dy) in [(-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)] {
+                    let (nx, ny) = (x + dx, y + dy);
+                    if nx < 0 || ny < 0 || nx >= WIDTH as isize || ny >= HEIGHT as isize {
+                        continue;
+                    }
+                    let next = ny as usize * WIDTH + nx as usize;
+                    if !seen[next] && inked(next) {
+                        seen[next] = true;
+                        stack.push(next);
+                    }
+                }
+            }
+            count += usize::from(size >= least);
+        }
+        count
+    }
+
     #[test]
     fn the_font_has_a_glyph_for_every_alphabet_character() {
         for &c in ALPHABET {
@@ -250,33 +353,68 @@ mod tests {
     }
 
     #[test]
-    fn a_captcha_is_a_120_by_44_png() {
+    fn a_captcha_is_a_240_by_88_png() {
         let random = SeededRandom::new(11);
         let png_bytes = render(&text(&random), &random).unwrap();
-        let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
-        let reader = decoder.read_info().unwrap();
-        assert_eq!((reader.info().width, reader.info().height), (WIDTH as u32, HEIGHT as u32));
+        let reader = png::Decoder::new(std::io::Cursor::new(png_bytes)).read_info().unwrap();
+        assert_eq!((reader.info().width, reader.info().height), (240, 88));
     }
 
     #[test]
-    fn captchas_stay_under_5_kb() {
+    fn captchas_stay_within_6_kb() {
         let random = SeededRandom::new(12);
-        for _ in 0..50 {
+        for _ in 0..100 {
             let size = render(&text(&random), &random).unwrap().len();
-            assert!(size < 5 * 1024, "{size} bytes");
+            assert!(size <= 6 * 1024, "{size} bytes");
         }
+    }
+
+    #[test]
+    fn every_palette_entry_is_a_shade_of_the_one_ink() {
+        let random = SeededRandom::new(14);
+        for _ in 0..20 {
+            let (palette, _) = decode(&render(&text(&random), &random).unwrap());
+            assert_eq!(palette.len(), 3 * (1 + LEVELS), "background plus the shades, nothing per glyph");
+            let (background, ink) = (&palette[..3], &palette[3 * LEVELS..]);
+            for level in 1..=LEVELS {
+                for channel in 0..3 {
+                    let (b, i) = (background[channel] as f32, ink[channel] as f32);
+                    let expected = b + (i - b) * level as f32 / LEVELS as f32;
+                    assert!((palette[3 * level + channel] as f32 - expected).abs() <= 1.0);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_ink_hangs_together_instead_of_falling_apart_into_letters() {
+        let random = SeededRandom::new(15);
+        let runs = 100;
+        let counts: Vec<usize> =
+            (0..runs).map(|_| pieces(&ink_mask(&decode(&render(&text(&random), &random).unwrap()).1))).collect();
+        let apart = counts.iter().filter(|&&n| n >= 4).count();
+        assert!(apart * 5 < runs, "{apart} of {runs} fell into 4 or more pieces: {counts:?}");
+    }
+
+    #[test]
+    fn an_opening_that_removes_the_clutter_breaks_the_glyphs_too() {
+        let random = SeededRandom::new(16);
+        let runs = 50;
+        let counts: Vec<usize> = (0..runs)
+            .map(|_| pieces(&opening(&ink_mask(&decode(&render(&text(&random), &random).unwrap()).1), 7)))
+            .collect();
+        let four = counts.iter().filter(|&&n| n == 4).count();
+        assert!(four * 5 < runs, "{four} of {runs} opened into exactly four pieces: {counts:?}");
     }
 
     #[test]
     fn the_glyphs_cover_a_readable_share_of_the_picture() {
         let random = SeededRandom::new(13);
-        let png_bytes = render(&text(&random), &random).unwrap();
-        let mut reader = png::Decoder::new(std::io::Cursor::new(png_bytes)).read_info().unwrap();
-        let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
-        reader.next_frame(&mut pixels).unwrap();
-        let inked = pixels.iter().flat_map(|b| [b >> 4, b & 0x0f]).filter(|&i| i != 0).count();
-        let share = inked as f32 / (WIDTH * HEIGHT) as f32;
-        assert!((0.08..0.5).contains(&share), "ink covers {share}");
+        for _ in 0..20 {
+            let (_, indices) = decode(&render(&text(&random), &random).unwrap());
+            let share = indices.iter().filter(|&&i| i != 0).count() as f32 / (WIDTH * HEIGHT) as f32;
+            assert!((0.12..0.45).contains(&share), "ink covers {share}");
+        }
     }
 
     #[test]

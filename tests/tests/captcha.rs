@@ -44,7 +44,7 @@ async fn a_new_request_for_the_same_uuid_replaces_the_answer<S: Store + 'static>
     let (id, first) = h.captcha().await;
     h.clock.advance(10);
     let mut replaced = first.clone();
-    // Four characters from 20: retry the rare draw of the same answer.
+    // Four characters from 14: retry the rare draw of the same answer.
     for _ in 0..5 {
         assert_eq!(h.get(&format!("/image_codes/{id}/")).await.status, 200);
         replaced = h.captcha_answer(&id).await.unwrap();
