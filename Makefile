@@ -7,7 +7,7 @@ PORT ?= 3000
 # need) or arm64 (the template's default; `make test-arm64` runs it under qemu).
 ARCH ?= x86-64
 LAMBDA_DIR := target/lambda$(if $(filter arm64,$(ARCH)),-arm64)
-FUNCTIONS := captcha sms register session
+FUNCTIONS := captcha sms register session account
 
 .PHONY: help run test test-arm64 contract lint build check-template bench clean
 

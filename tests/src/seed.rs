@@ -37,3 +37,23 @@ pub async fn captcha<S: Store>(store: &S, id: &str, answer: &str) {
         Item::new(keys::captcha(&CaptchaId::parse(id).unwrap())).with_s(keys::ANSWER, answer).expiring_at(now + 600);
     store.put(item, Cond::Always, now).await.unwrap();
 }
+
+/// A registered user (its `user#` item and `mobile#` mirror, generation 0)
+/// whose password is `password`, hashed with the production parameters.
+pub async fn user<S: Store>(store: &S, username: &str, mobile: &str, password: &str) {
+    let now = SystemClock.now();
+    let hash = shared::password::PasswordHasher::owasp()
+        .hash(&shared::domain::Password::parse(password).unwrap(), &OsRandom)
+        .unwrap();
+    let username = shared::domain::Username::parse(username).unwrap();
+    let mobile = Mobile::parse(mobile).unwrap();
+    for pk in [keys::user(&username), keys::mobile_guard(&mobile)] {
+        let item = Item::new(pk)
+            .with_s(keys::USERNAME, username.as_str())
+            .with_s(keys::MOBILE, mobile.as_str())
+            .with_s(keys::PASSWORD_HASH, &hash)
+            .with_n(keys::CREATED_AT, now)
+            .with_n(keys::GEN, 0);
+        store.put(item, Cond::Always, now).await.unwrap();
+    }
+}

@@ -158,3 +158,101 @@ async fn a_missing_variable_fails_the_cold_start_with_one_line_naming_it() {
         assert!(lines[0].contains(variable), "{name}: {}", lines[0]);
     }
 }
+
+/// Invokes and returns the status and the JSON body.
+async fn status_and_body(function: &Function, event: Value) -> (u64, Value) {
+    let response = call(function, event).await;
+    (response["statusCode"].as_u64().unwrap(), body_json(&response))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn returning_users_through_the_lambda_runtime_api() {
+    let store = tests::dynamo_store().await;
+    let ronglian = RonglianServer::start().await;
+    let config = ronglian.config();
+    let env = vec![
+        ("TABLE_NAME", store.table().to_owned()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", tests::dynamodb_endpoint()),
+        ("AWS_LAMBDA_LOG_LEVEL", "TRACE".to_owned()),
+        ("SMS_CODE_KEY", SMS_CODE_KEY.to_owned()),
+        ("SMS_COOLDOWN_SECONDS", "1".to_owned()),
+        ("RONGLIAN_ACCOUNT_SID", config.account_sid.clone()),
+        ("RONGLIAN_AUTH_TOKEN", secrecy::ExposeSecret::expose_secret(&config.auth_token).to_owned()),
+        ("RONGLIAN_APP_ID", config.app_id.clone()),
+        ("RONGLIAN_TEMPLATE_ID", config.template_id.clone()),
+        ("RONGLIAN_BASE_URL", config.base_url.clone()),
+    ];
+    let (sms, register, account, session) = (
+        Function::start("sms", &env).await,
+        Function::start("register", &env).await,
+        Function::start("account", &env).await,
+        Function::start("session", &env).await,
+    );
+    let mobile = "13800138000";
+    let send = |purpose: &'static str| {
+        let (sms, store, ronglian) = (&sms, &store, &ronglian);
+        async move {
+            tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+            let id = uuid::Uuid::new_v4().to_string();
+            tests::seed::captcha(store, &id, "abcd").await;
+            let uri = format!("/sms_codes/{mobile}/?image_code=abcd&image_code_id={id}&purpose={purpose}");
+            let (status, body) = status_and_body(sms, request("GET", &uri, &[], None)).await;
+            assert_eq!(status, 200, "{purpose}: {body}");
+            let code = ronglian.last_code_for(mobile).unwrap();
+            (code, body["sms_code_id"].as_str().unwrap().to_owned())
+        }
+    };
+    let cookie_of = |response: &Value| response["cookies"][0].as_str().unwrap().split(';').next().unwrap().to_owned();
+
+    let (code, id) = send("register").await;
+    let form = json!({"username": "alice_01", "password": "correct horse", "password2": "correct horse",
+        "mobile": mobile, "sms_code": code, "sms_code_id": id, "allow": true});
+    let browser = cookie_of(&call(&register, request("POST", "/register/", &[], Some(form))).await);
+
+    // Password login for an app: the token in the body, then a bearer.
+    let login = json!({"account": mobile, "password": "correct horse", "session": "token"});
+    let (status, body) = status_and_body(&account, request("POST", "/login/", &[], Some(login))).await;
+    assert_eq!(status, 200, "{body}");
+    let app_token = body["token"].as_str().unwrap().to_owned();
+    let mut whoami = request("GET", "/session", &[], None);
+    whoami["headers"]["authorization"] = json!(format!("Bearer {app_token}"));
+    assert_eq!(status_and_body(&session, whoami.clone()).await.1["username"], "alice_01");
+    let wrong = json!({"account": "alice_01", "password": "not the password"});
+    let (status, body) = status_and_body(&account, request("POST", "/login", &[], Some(wrong))).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("login_failed")));
+
+    // SMS login, then a reset that ends every older session.
+    let (code, id) = send("login").await;
+    let form = json!({"mobile": mobile, "sms_code": code, "sms_code_id": id});
+    let by_code = cookie_of(&call(&account, request("POST", "/sms_login/", &[], Some(form))).await);
+    let (code, id) = send("reset").await;
+    let form = json!({"mobile": mobile, "sms_code": code, "sms_code_id": id,
+        "password": "a new secret", "password2": "a new secret"});
+    let after_reset = cookie_of(&call(&account, request("POST", "/password_reset/", &[], Some(form))).await);
+    for old in [&browser, &by_code] {
+        let (status, _) = status_and_body(&session, request("GET", "/session", std::slice::from_ref(old), None)).await;
+        assert_eq!(status, 401, "{old}");
+    }
+    assert_eq!(status_and_body(&session, whoami.clone()).await.0, 401, "the app's token ended too");
+
+    // Log out everywhere, log in again, close the account.
+    let (status, _) =
+        status_and_body(&account, request("DELETE", "/sessions", std::slice::from_ref(&after_reset), None)).await;
+    assert_eq!(status, 200);
+    let login = json!({"account": "alice_01", "password": "a new secret"});
+    let fresh = cookie_of(&call(&account, request("POST", "/login/", &[], Some(login))).await);
+    let close = json!({"password": "a new secret"});
+    let (status, body) =
+        status_and_body(&account, request("DELETE", "/account", std::slice::from_ref(&fresh), Some(close))).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = status_and_body(&session, request("GET", "/session", &[fresh], None)).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("not_logged_in")));
+
+    let mut logs = String::new();
+    for function in [sms, register, account, session] {
+        logs.push_str(&function.stop().await);
+    }
+    for secret in ["correct horse", "a new secret", mobile, app_token.as_str(), SMS_CODE_KEY] {
+        assert!(!logs.contains(secret), "{secret:?} appears in the logs");
+    }
+}

@@ -1,7 +1,9 @@
 //! Cold starts: each release bootstrap started afresh under a loopback
 //! Runtime API, timed to its first `/next` and its first response.
 
-use crate::fixtures::{event, form, fresh_mobile, fresh_username, invoke, lambda_env, uuid};
+use crate::fixtures::{
+    event, form, fresh_mobile, fresh_username, invoke, lambda_env, login_form, seed_login_user, uuid,
+};
 use crate::report::{Report, Samples, Table, mib, millis};
 use tests::runtime_api::Function;
 
@@ -18,6 +20,7 @@ async fn first_request(name: &str, store: &shared::store::DynamoStore) -> (serde
             let id = tests::seed::sms_code(store, &mobile, "123456").await;
             (event("POST", "/register/", None, Some(&form(&fresh_username(), &mobile, "123456", &id))), 200)
         }
+        "account" => (event("POST", "/login/", None, Some(&login_form())), 200),
         _ => (event("GET", "/session", Some(&"A".repeat(43)), None), 401),
     }
 }
@@ -26,7 +29,7 @@ pub async fn run(report: &mut Report, runs: usize) {
     let store = tests::dynamo_store().await;
     let ronglian = tests::ronglian::RonglianServer::start().await;
     report.section(&format!("Cold start (release bootstrap under a loopback Runtime API, {runs} starts each)"));
-    report.paragraph("First request: captcha happy path; SMS with an unknown captcha (one transaction); a registration with the right code (claim, Argon2id, transaction); session lookup with an unknown cookie.");
+    report.paragraph("First request: captcha happy path; SMS with an unknown captcha (one transaction); a registration with the right code (claim, Argon2id, transaction); session lookup with an unknown cookie; a password login (Argon2id verify, transaction).");
     let mut table = Table::new(&[
         "function",
         "init → first `/next` p50",
@@ -37,7 +40,8 @@ pub async fn run(report: &mut Report, runs: usize) {
         "max",
     ]);
     let (mut slowest_ready, mut largest_rss) = (std::time::Duration::ZERO, 0);
-    for name in ["captcha", "sms", "register", "session"] {
+    seed_login_user(&store).await;
+    for name in ["captcha", "sms", "register", "session", "account"] {
         let env = lambda_env(&store, (name == "sms").then_some(&ronglian));
         let (mut ready, mut first, mut rss) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..runs {

@@ -17,6 +17,18 @@ pub fn form(username: &str, mobile: &str, code: &str, sms_code_id: &str) -> Valu
         "mobile": mobile, "sms_code": code, "sms_code_id": sms_code_id, "allow": true})
 }
 
+/// The account every login of the benchmark uses: [`seed_login_user`].
+const LOGIN: (&str, &str, &str) = ("bench_login", "13000000001", "correct horse battery");
+
+pub fn login_form() -> Value {
+    json!({"account": LOGIN.0, "password": LOGIN.2})
+}
+
+/// Registers [`LOGIN`]'s account straight into the store.
+pub async fn seed_login_user(store: &DynamoStore) {
+    tests::seed::user(store, LOGIN.0, LOGIN.1, LOGIN.2).await;
+}
+
 /// A phone number no earlier request of this run has used.
 pub fn fresh_mobile() -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);

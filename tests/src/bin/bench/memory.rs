@@ -2,7 +2,9 @@
 //! warm ones on its happy path: what Lambda bills by once memory is tuned,
 //! and where growth would show before it ends in an out-of-memory kill.
 
-use crate::fixtures::{event, form, fresh_mobile, fresh_username, invoke, lambda_env, session_token, uuid};
+use crate::fixtures::{
+    event, form, fresh_mobile, fresh_username, invoke, lambda_env, login_form, seed_login_user, session_token, uuid,
+};
 use crate::report::{Report, Table, mib};
 use serde_json::Value;
 use shared::store::DynamoStore;
@@ -28,6 +30,7 @@ async fn happy(name: &str, store: &DynamoStore, token: Option<&str>) -> Value {
             let id = tests::seed::sms_code(store, &mobile, "123456").await;
             event("POST", "/register/", None, Some(&form(&fresh_username(), &mobile, "123456", &id)))
         }
+        "account" => event("POST", "/login/", None, Some(&login_form())),
         _ => event("GET", "/session", token, None),
     }
 }
@@ -44,8 +47,12 @@ pub async fn run(report: &mut Report) {
         ("captcha", "captcha: 200"),
         ("sms", "sms: 200 (loopback Ronglian)"),
         ("register", "register: 200 (Argon2id)"),
-        ("session", "session: 200"),
+        ("session", "session: 200 (the session and its user)"),
+        ("account", "account: login 200 (Argon2id verify)"),
     ] {
+        if name == "account" {
+            seed_login_user(&store).await;
+        }
         let function = Function::start(name, &lambda_env(&store, (name == "sms").then_some(&ronglian))).await;
         let (response, _) = invoke(&function, happy(name, &store, token.as_deref()).await, 200).await;
         if name == "register" {
