@@ -6,6 +6,7 @@ use crate::domain::{
     ClientKey, InvalidCaptchaAnswer, InvalidCaptchaId, InvalidMobile, InvalidPassword, InvalidPurpose, InvalidSmsCode,
     InvalidSmsCodeId, InvalidUsername, SessionToken,
 };
+use crate::messages::{Lang, message};
 use crate::service::{Error as ServiceError, LimitKind};
 use crate::sms::SmsError;
 use crate::store::StoreError;
@@ -85,8 +86,9 @@ bad_request_from! {
     InvalidPurpose => InvalidPurpose,
 }
 
-/// What the client is told: status, stable key, message for people, and
-/// what it can act on: when to retry, how many guesses a code has left.
+/// What the client is told: status, stable key, the id of the message for
+/// people in [`MESSAGES`](crate::messages::MESSAGES), and what it can act
+/// on: when to retry, how many guesses a code has left.
 struct Outcome {
     status: StatusCode,
     key: &'static str,
@@ -95,8 +97,14 @@ struct Outcome {
     attempts_left: Option<i64>,
 }
 
-const fn outcome(status: StatusCode, key: &'static str, message: &'static str) -> Outcome {
-    Outcome { status, key, message, retry_after: None, attempts_left: None }
+/// An outcome whose message is the one under its key.
+const fn outcome(status: StatusCode, key: &'static str) -> Outcome {
+    Outcome { status, key, message: key, retry_after: None, attempts_left: None }
+}
+
+/// The same key with another of its messages (`key.variant`).
+const fn worded(outcome: Outcome, message: &'static str) -> Outcome {
+    Outcome { message, ..outcome }
 }
 
 const fn with_attempts_left(outcome: Outcome, attempts_left: i64) -> Outcome {
@@ -110,134 +118,71 @@ impl ApiError {
         const BAD: StatusCode = StatusCode::BAD_REQUEST;
         match self {
             ApiError::BadRequest(bad) => match bad {
-                B::InvalidCaptchaId => outcome(BAD, "invalid_captcha_id", "The captcha id must be a uuid"),
-                B::InvalidMobile => {
-                    outcome(BAD, "invalid_mobile", "The mobile number must be 11 digits starting with 13 to 19")
-                }
-                B::MissingParameters => outcome(BAD, "missing_parameters", "Incomplete parameters"),
-                B::InvalidImageCode => {
-                    outcome(BAD, "invalid_image_code", "The image code must be 1 to 16 letters or digits")
-                }
-                B::InvalidBody => outcome(BAD, "invalid_body", "The body must be a JSON object of at most 4 KB"),
-                B::InvalidUsername => outcome(
-                    BAD,
-                    "invalid_username",
-                    "The username must be 5 to 20 letters, digits, '_' or '-', and not only digits",
-                ),
-                B::InvalidPassword => outcome(BAD, "invalid_password", "The password must be 8 to 64 characters"),
-                B::PasswordMismatch => outcome(BAD, "password_mismatch", "The two passwords differ"),
-                B::InvalidSmsCode => outcome(BAD, "invalid_sms_code", "The SMS code must be six digits"),
-                B::AllowRequired => outcome(BAD, "allow_required", "Please accept the user agreement"),
-                B::InvalidSmsCodeId => with_attempts_left(
-                    outcome(BAD, "invalid_sms_code_id", "Please send the sms_code_id the SMS request answered with"),
-                    0,
-                ),
-                B::InvalidPurpose => {
-                    outcome(BAD, "invalid_purpose", "The purpose must be register, login, reset or close")
-                }
-                B::InvalidAccount => outcome(BAD, "invalid_account", "Please enter a username or mobile number"),
-                B::UnsupportedMediaType => outcome(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "The body must be JSON (Content-Type: application/json)",
-                ),
+                B::InvalidCaptchaId => outcome(BAD, "invalid_captcha_id"),
+                B::InvalidMobile => outcome(BAD, "invalid_mobile"),
+                B::MissingParameters => outcome(BAD, "missing_parameters"),
+                B::InvalidImageCode => outcome(BAD, "invalid_image_code"),
+                B::InvalidBody => outcome(BAD, "invalid_body"),
+                B::InvalidUsername => outcome(BAD, "invalid_username"),
+                B::InvalidPassword => outcome(BAD, "invalid_password"),
+                B::PasswordMismatch => outcome(BAD, "password_mismatch"),
+                B::InvalidSmsCode => outcome(BAD, "invalid_sms_code"),
+                B::AllowRequired => outcome(BAD, "allow_required"),
+                B::InvalidSmsCodeId => with_attempts_left(outcome(BAD, "invalid_sms_code_id"), 0),
+                B::InvalidPurpose => outcome(BAD, "invalid_purpose"),
+                B::InvalidAccount => outcome(BAD, "invalid_account"),
+                B::UnsupportedMediaType => outcome(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             },
             ApiError::Service(error) => match error {
-                S::NumberNotAllowed => outcome(BAD, "mobile_not_allowed", "SMS codes cannot be sent to this number"),
-                S::CaptchaExpired => outcome(BAD, "captcha_expired", "Verification code expired, please refresh"),
-                S::CaptchaIncorrect => outcome(BAD, "captcha_incorrect", "Incorrect verification code"),
+                S::NumberNotAllowed => outcome(BAD, "mobile_not_allowed"),
+                S::CaptchaExpired => outcome(BAD, "captcha_expired"),
+                S::CaptchaIncorrect => outcome(BAD, "captcha_incorrect"),
                 S::TooFrequent { retry_after } => Outcome {
                     retry_after: Some(*retry_after),
-                    ..outcome(StatusCode::TOO_MANY_REQUESTS, "too_frequent", "Operation is too frequent")
+                    ..outcome(StatusCode::TOO_MANY_REQUESTS, "too_frequent")
                 },
                 S::RateLimited { kind, retry_after } => {
-                    let (key, message) = match kind {
-                        LimitKind::MobileDaily => {
-                            ("mobile_daily_limit", "Too many codes were sent to this number today")
-                        }
-                        LimitKind::IpHourly => {
-                            ("ip_sms_limit", "Too many codes were requested from your network, please try later")
-                        }
-                        LimitKind::Global => {
-                            ("sms_busy", "Sending codes is paused for a moment, please try again shortly")
-                        }
-                        LimitKind::CaptchaIp => {
-                            ("ip_captcha_limit", "Too many pictures were requested, please slow down")
-                        }
-                        LimitKind::CaptchaFailures => {
-                            ("captcha_failure_limit", "Too many wrong image codes from your network, please try later")
-                        }
-                        LimitKind::CodeFailures => {
-                            ("sms_code_failure_limit", "Too many wrong SMS codes from your network, please try later")
-                        }
-                        LimitKind::LoginAccount => {
-                            ("login_locked", "Too many failed logins for this account, please try again later")
-                        }
-                        LimitKind::LoginIp => {
-                            ("login_ip_limit", "Too many failed logins from your network, please try again later")
-                        }
+                    let key = match kind {
+                        LimitKind::MobileDaily => "mobile_daily_limit",
+                        LimitKind::IpHourly => "ip_sms_limit",
+                        LimitKind::Global => "sms_busy",
+                        LimitKind::CaptchaIp => "ip_captcha_limit",
+                        LimitKind::CaptchaFailures => "captcha_failure_limit",
+                        LimitKind::CodeFailures => "sms_code_failure_limit",
+                        LimitKind::LoginAccount => "login_locked",
+                        LimitKind::LoginIp => "login_ip_limit",
                     };
-                    Outcome { retry_after: Some(*retry_after), ..outcome(StatusCode::TOO_MANY_REQUESTS, key, message) }
+                    Outcome { retry_after: Some(*retry_after), ..outcome(StatusCode::TOO_MANY_REQUESTS, key) }
                 }
-                S::SmsCodeExpired => {
-                    with_attempts_left(outcome(BAD, "sms_code_expired", "SMS verification code has expired"), 0)
+                S::SmsCodeExpired => with_attempts_left(outcome(BAD, "sms_code_expired"), 0),
+                S::SmsCodeIncorrect { attempts_left } => {
+                    with_attempts_left(outcome(BAD, "sms_code_incorrect"), *attempts_left)
                 }
-                S::SmsCodeIncorrect { attempts_left } => with_attempts_left(
-                    outcome(BAD, "sms_code_incorrect", "Incorrect SMS verification code"),
-                    *attempts_left,
-                ),
-                S::SmsCodeWrongPurpose { attempts_left } => with_attempts_left(
-                    outcome(BAD, "sms_code_wrong_purpose", "This SMS code was sent for something else"),
-                    *attempts_left,
-                ),
-                S::MobileNotRegistered => {
-                    outcome(StatusCode::NOT_FOUND, "mobile_not_registered", "This mobile number is not registered")
+                S::SmsCodeWrongPurpose { attempts_left } => {
+                    with_attempts_left(outcome(BAD, "sms_code_wrong_purpose"), *attempts_left)
                 }
-                S::LoginFailed => {
-                    outcome(StatusCode::UNAUTHORIZED, "login_failed", "Wrong username, mobile number or password")
-                }
+                S::MobileNotRegistered => outcome(StatusCode::NOT_FOUND, "mobile_not_registered"),
+                S::LoginFailed => outcome(StatusCode::UNAUTHORIZED, "login_failed"),
                 S::SmsCodeIdMismatch { attempts_left } => with_attempts_left(
-                    outcome(
-                        BAD,
-                        "invalid_sms_code_id",
-                        "This SMS code belongs to another request, please use your own",
-                    ),
+                    worded(outcome(BAD, "invalid_sms_code_id"), "invalid_sms_code_id.mismatch"),
                     *attempts_left,
                 ),
-                S::UsernameTaken => outcome(StatusCode::CONFLICT, "username_taken", "This username is already taken"),
-                S::MobileTaken => {
-                    outcome(StatusCode::CONFLICT, "mobile_taken", "This mobile number is already registered")
+                S::UsernameTaken => outcome(StatusCode::CONFLICT, "username_taken"),
+                S::MobileTaken => outcome(StatusCode::CONFLICT, "mobile_taken"),
+                S::NotLoggedIn => outcome(StatusCode::UNAUTHORIZED, "not_logged_in"),
+                S::SmsFailed { source: SmsError::RateLimited { .. }, .. } => {
+                    worded(outcome(StatusCode::BAD_GATEWAY, "sms_failed"), "sms_failed.provider_limit")
                 }
-                S::NotLoggedIn => outcome(StatusCode::UNAUTHORIZED, "not_logged_in", "Not logged in"),
-                S::SmsFailed { source: SmsError::RateLimited { .. }, .. } => outcome(
-                    StatusCode::BAD_GATEWAY,
-                    "sms_failed",
-                    "The SMS provider refused to send more messages to this number today",
-                ),
                 S::SmsFailed { retry_after: Some(seconds), .. } => Outcome {
                     retry_after: Some(*seconds),
-                    ..outcome(
-                        StatusCode::BAD_GATEWAY,
-                        "sms_failed",
-                        "The SMS may not have been sent; if no code arrives, try again later",
-                    )
+                    ..worded(outcome(StatusCode::BAD_GATEWAY, "sms_failed"), "sms_failed.unknown")
                 },
-                S::SmsFailed { .. } => {
-                    outcome(StatusCode::BAD_GATEWAY, "sms_failed", "Sending the SMS failed, please try again")
-                }
-                S::Store(StoreError::Unavailable(_)) => outcome(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "store_unavailable",
-                    "The service is briefly unavailable, please try again",
-                ),
-                S::Store(_) | S::Internal(_) => {
-                    outcome(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "Internal error")
-                }
+                S::SmsFailed { .. } => outcome(StatusCode::BAD_GATEWAY, "sms_failed"),
+                S::Store(StoreError::Unavailable(_)) => outcome(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
+                S::Store(_) | S::Internal(_) => outcome(StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
             },
-            ApiError::NotFound => outcome(StatusCode::NOT_FOUND, "not_found", "No such resource"),
-            ApiError::MethodNotAllowed => {
-                outcome(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed")
-            }
+            ApiError::NotFound => outcome(StatusCode::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed => outcome(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
         }
     }
 
@@ -246,14 +191,21 @@ impl ApiError {
         self.outcome().key
     }
 
-    /// The JSON error response. Server-side failures are logged with their
-    /// whole cause chain; the client only learns that something failed.
+    /// The JSON error response in English.
     pub fn into_response(self) -> Response<Body> {
+        self.into_response_in(Lang::En)
+    }
+
+    /// The JSON error response, `errmsg` in `lang`. Server-side failures are
+    /// logged with their whole cause chain; the client only learns that
+    /// something failed.
+    pub fn into_response_in(self, lang: Lang) -> Response<Body> {
         let outcome = self.outcome();
         if outcome.status.is_server_error() {
             tracing::error!(error = %cause_chain(&self), key = outcome.key, "request failed");
         }
-        let mut body = json!({ "code": outcome.status.as_u16(), "errmsg": outcome.message, "error": outcome.key });
+        let errmsg = message(outcome.message).map_or(outcome.key, |text| text.get(lang));
+        let mut body = json!({ "code": outcome.status.as_u16(), "errmsg": errmsg, "error": outcome.key });
         if let Some(attempts_left) = outcome.attempts_left {
             body["attempts_left"] = json!(attempts_left);
         }
@@ -281,9 +233,18 @@ pub fn cause_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// Runs a handler body and turns its error into the JSON error response.
-pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
-    result.unwrap_or_else(ApiError::into_response)
+/// Runs a handler body and turns its error into the JSON error response,
+/// in the language the request's `Accept-Language` asks for; the answer
+/// says which with `Content-Language`.
+pub fn respond(request: &Request, result: Result<Response<Body>, ApiError>) -> Response<Body> {
+    let lang = Lang::from_accept_language(
+        request.headers().get(header::ACCEPT_LANGUAGE).and_then(|value| value.to_str().ok()),
+    );
+    let mut response = result.unwrap_or_else(|error| error.into_response_in(lang));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.tag()));
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Language"));
+    response
 }
 
 fn json_response(status: StatusCode, body: Value) -> Response<Body> {
@@ -568,6 +529,98 @@ mod tests {
         let form = |value: Value| serde_json::from_value::<Map<String, Value>>(json!({ "session": value })).unwrap();
         assert_eq!(SessionDelivery::from_form(&form(json!("token"))).unwrap(), SessionDelivery::Token);
         assert!(SessionDelivery::from_form(&form(json!(true))).is_err());
+    }
+
+    /// One of every refusal the mapping can give.
+    fn every_error() -> Vec<ApiError> {
+        use BadRequest as B;
+        use ServiceError as S;
+        let bad = [
+            B::InvalidCaptchaId,
+            B::InvalidMobile,
+            B::MissingParameters,
+            B::InvalidImageCode,
+            B::InvalidBody,
+            B::InvalidUsername,
+            B::InvalidPassword,
+            B::PasswordMismatch,
+            B::InvalidSmsCode,
+            B::AllowRequired,
+            B::InvalidSmsCodeId,
+            B::UnsupportedMediaType,
+            B::InvalidPurpose,
+            B::InvalidAccount,
+        ];
+        let limits = [
+            LimitKind::MobileDaily,
+            LimitKind::IpHourly,
+            LimitKind::Global,
+            LimitKind::CaptchaIp,
+            LimitKind::CaptchaFailures,
+            LimitKind::CodeFailures,
+            LimitKind::LoginAccount,
+            LimitKind::LoginIp,
+        ];
+        let unknown = || SmsError::Unknown("timeout".into(), None);
+        let limited = SmsError::RateLimited { status_code: "160038".into(), message: String::new() };
+        let service = [
+            S::NumberNotAllowed,
+            S::CaptchaExpired,
+            S::CaptchaIncorrect,
+            S::TooFrequent { retry_after: 1 },
+            S::SmsCodeExpired,
+            S::SmsCodeIncorrect { attempts_left: 1 },
+            S::SmsCodeIdMismatch { attempts_left: 1 },
+            S::SmsCodeWrongPurpose { attempts_left: 1 },
+            S::MobileNotRegistered,
+            S::LoginFailed,
+            S::UsernameTaken,
+            S::MobileTaken,
+            S::NotLoggedIn,
+            S::SmsFailed { source: limited, retry_after: None },
+            S::SmsFailed { source: unknown(), retry_after: Some(60) },
+            S::SmsFailed { source: unknown(), retry_after: None },
+            S::Store(StoreError::unavailable("down")),
+            S::internal("bug"),
+        ];
+        bad.into_iter()
+            .map(ApiError::from)
+            .chain(limits.into_iter().map(|kind| ApiError::Service(S::RateLimited { kind, retry_after: 1 })))
+            .chain(service.into_iter().map(ApiError::Service))
+            .chain([ApiError::NotFound, ApiError::MethodNotAllowed])
+            .collect()
+    }
+
+    #[test]
+    fn every_refusal_has_its_message_in_both_languages() {
+        for error in every_error() {
+            let outcome = error.outcome();
+            let text = message(outcome.message).unwrap_or_else(|| panic!("no message for {}", outcome.message));
+            assert_eq!(text.key(), outcome.key, "{} under another key", outcome.message);
+        }
+        let used: Vec<&str> = every_error().iter().map(|error| error.outcome().message).collect();
+        for text in crate::messages::MESSAGES {
+            assert!(used.contains(&text.id), "{} is in the table but no refusal uses it", text.id);
+        }
+    }
+
+    #[test]
+    fn errmsg_follows_accept_language_and_the_key_never_changes() {
+        let request =
+            |accept: &str| http::Request::builder().header(header::ACCEPT_LANGUAGE, accept).body(Body::Empty).unwrap();
+        let refuse = || Err(ApiError::Service(ServiceError::CaptchaIncorrect));
+        let chinese = respond(&request("zh-CN,zh;q=0.9,en;q=0.8"), refuse());
+        assert_eq!(body_of(&chinese)["errmsg"], "图形验证码错误");
+        assert_eq!(body_of(&chinese)["error"], "captcha_incorrect");
+        assert_eq!(chinese.headers()[header::CONTENT_LANGUAGE], "zh-CN");
+        let english = respond(&request("en-US"), refuse());
+        assert_eq!(body_of(&english)["errmsg"], "Incorrect verification code");
+        assert_eq!(english.headers()[header::CONTENT_LANGUAGE], "en");
+        let fine = respond(&request("zh"), Ok(ok(Map::new())));
+        assert_eq!(
+            (body_of(&fine)["errmsg"].as_str(), &fine.headers()[header::CONTENT_LANGUAGE]),
+            (Some("ok"), &HeaderValue::from_static("zh-CN"))
+        );
     }
 
     #[test]

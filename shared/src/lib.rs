@@ -9,6 +9,7 @@ pub mod config;
 pub mod domain;
 pub mod forms;
 pub mod http;
+pub mod messages;
 pub mod password;
 pub mod random;
 pub mod routes;

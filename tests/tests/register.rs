@@ -306,7 +306,7 @@ async fn each_happy_path_makes_the_fewest_dynamodb_calls() {
 
     let token = response.session_cookie().unwrap();
     assert_eq!(h.request("GET", "/session", Some(&token), None).await.status, 200);
-    assert_eq!(calls.take(), vec!["GetItem"], "session");
+    assert_eq!(calls.take(), vec!["GetItem", "GetItem"], "session: the session, then its user's generation");
     assert_eq!(h.request("DELETE", "/session", Some(&token), None).await.status, 200);
     assert_eq!(calls.take(), vec!["DeleteItem"], "logout");
 }

@@ -20,7 +20,7 @@ pub async fn handle<S: Store, C: Clock, R: Random + 'static>(
     service: &AccountService<S, C, R>,
     request: Request,
 ) -> Response<Body> {
-    respond(route(service, &request).await)
+    respond(&request, route(service, &request).await)
 }
 
 async fn route<S: Store, C: Clock, R: Random + 'static>(

@@ -13,7 +13,7 @@ pub async fn handle<S: Store, C: Clock, R: Random>(
     service: &CaptchaService<S, C, R>,
     request: Request,
 ) -> Response<Body> {
-    respond(issue(service, &request).await)
+    respond(&request, issue(service, &request).await)
 }
 
 async fn issue<S: Store, C: Clock, R: Random>(

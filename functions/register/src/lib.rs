@@ -15,7 +15,7 @@ pub async fn handle<S: Store, C: Clock, R: Random + 'static>(
     service: &RegisterService<S, C, R>,
     request: Request,
 ) -> Response<Body> {
-    respond(register(service, &request).await)
+    respond(&request, register(service, &request).await)
 }
 
 async fn register<S: Store, C: Clock, R: Random + 'static>(

@@ -9,7 +9,7 @@ use shared::service::{Error, SessionService};
 use shared::store::Store;
 
 pub async fn handle<S: Store, C: Clock>(service: &SessionService<S, C>, request: Request) -> Response<Body> {
-    respond(route(service, &request).await)
+    respond(&request, route(service, &request).await)
 }
 
 async fn route<S: Store, C: Clock>(

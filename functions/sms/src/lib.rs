@@ -16,7 +16,7 @@ pub async fn handle<S: Store, M: SmsSender, C: Clock, R: Random>(
     service: &SmsService<S, M, C, R>,
     request: Request,
 ) -> Response<Body> {
-    respond(send(service, &request).await)
+    respond(&request, send(service, &request).await)
 }
 
 async fn send<S: Store, M: SmsSender, C: Clock, R: Random>(

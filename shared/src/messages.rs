@@ -1,0 +1,240 @@
+//! Every message a person reads, in English and Simplified Chinese, in one
+//! table; the reader's language comes from `Accept-Language`.
+
+/// The languages `errmsg` is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// The original's messages, and the default.
+    En,
+    /// Simplified Chinese.
+    Zh,
+}
+
+impl Lang {
+    /// The first language of an `Accept-Language` list, by weight, that we
+    /// write: `zh`, `zh-CN`, `zh-Hans` (and `zh-SG`, `zh-Hans-*`) are
+    /// Simplified Chinese, `en*` and `*` English; anything else, or no
+    /// header, is English.
+    pub fn from_accept_language(header: Option<&str>) -> Self {
+        let mut ranges: Vec<(f32, usize, Option<Self>)> = header
+            .unwrap_or_default()
+            .split(',')
+            .enumerate()
+            .filter_map(|(index, range)| {
+                let mut parts = range.split(';');
+                let tag = parts.next()?.trim().to_ascii_lowercase();
+                let weight = parts
+                    .filter_map(|p| p.trim().strip_prefix("q="))
+                    .find_map(|q| q.trim().parse::<f32>().ok())
+                    .unwrap_or(1.0);
+                (!tag.is_empty() && weight > 0.0).then_some((weight, index, Self::of_tag(&tag)))
+            })
+            .collect();
+        ranges.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        ranges.into_iter().find_map(|(_, _, lang)| lang).unwrap_or(Self::En)
+    }
+
+    fn of_tag(tag: &str) -> Option<Self> {
+        match tag {
+            "zh" | "zh-cn" | "zh-sg" | "zh-hans" => Some(Self::Zh),
+            tag if tag.starts_with("zh-hans-") => Some(Self::Zh),
+            "*" => Some(Self::En),
+            tag if tag == "en" || tag.starts_with("en-") => Some(Self::En),
+            _ => None,
+        }
+    }
+
+    /// The `Content-Language` of a response in this language.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::Zh => "zh-CN",
+        }
+    }
+}
+
+/// One message in both languages, under the id responses name it by (the
+/// `error` key, or `key.variant` where one key has several messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Text {
+    pub id: &'static str,
+    pub en: &'static str,
+    pub zh: &'static str,
+}
+
+impl Text {
+    pub fn get(&self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::En => self.en,
+            Lang::Zh => self.zh,
+        }
+    }
+
+    /// The `error` key the message belongs to.
+    pub fn key(&self) -> &'static str {
+        self.id.split('.').next().unwrap_or(self.id)
+    }
+}
+
+const fn text(id: &'static str, en: &'static str, zh: &'static str) -> Text {
+    Text { id, en, zh }
+}
+
+/// Every message, in both languages.
+pub const MESSAGES: &[Text] = &[
+    text("invalid_captcha_id", "The captcha id must be a uuid", "图形验证码编号必须是 UUID"),
+    text(
+        "invalid_mobile",
+        "The mobile number must be 11 digits starting with 13 to 19",
+        "请输入以 13 至 19 开头的 11 位手机号",
+    ),
+    text("missing_parameters", "Incomplete parameters", "参数不完整"),
+    text(
+        "invalid_image_code",
+        "The image code must be 1 to 16 letters or digits",
+        "图形验证码应为 1 至 16 位字母或数字",
+    ),
+    text("invalid_body", "The body must be a JSON object of at most 4 KB", "请求内容须为不超过 4 KB 的 JSON 对象"),
+    text(
+        "invalid_username",
+        "The username must be 5 to 20 letters, digits, '_' or '-', and not only digits",
+        "用户名须为 5 至 20 位字母、数字、“_”或“-”，且不能全是数字",
+    ),
+    text("invalid_password", "The password must be 8 to 64 characters", "密码须为 8 至 64 个字符"),
+    text("password_mismatch", "The two passwords differ", "两次输入的密码不一致"),
+    text("invalid_sms_code", "The SMS code must be six digits", "短信验证码须为 6 位数字"),
+    text("allow_required", "Please accept the user agreement", "请阅读并同意用户协议"),
+    text(
+        "invalid_sms_code_id",
+        "Please send the sms_code_id the SMS request answered with",
+        "请一并提交获取短信验证码时返回的 sms_code_id",
+    ),
+    text(
+        "invalid_sms_code_id.mismatch",
+        "This SMS code belongs to another request, please use your own",
+        "该短信验证码不属于本次请求，请使用您自己收到的验证码",
+    ),
+    text(
+        "invalid_purpose",
+        "The purpose must be register, login, reset or close",
+        "purpose 须为 register、login、reset 或 close",
+    ),
+    text("invalid_account", "Please enter a username or mobile number", "请输入用户名或手机号"),
+    text(
+        "unsupported_media_type",
+        "The body must be JSON (Content-Type: application/json)",
+        "请求内容须为 JSON（Content-Type: application/json）",
+    ),
+    text("mobile_not_allowed", "SMS codes cannot be sent to this number", "无法向该号码发送短信验证码"),
+    text("captcha_expired", "Verification code expired, please refresh", "图形验证码已过期，请刷新"),
+    text("captcha_incorrect", "Incorrect verification code", "图形验证码错误"),
+    text("too_frequent", "Operation is too frequent", "操作过于频繁，请稍后再试"),
+    text("mobile_daily_limit", "Too many codes were sent to this number today", "该号码今日接收验证码的次数已达上限"),
+    text(
+        "ip_sms_limit",
+        "Too many codes were requested from your network, please try later",
+        "您所在的网络请求验证码过于频繁，请稍后再试",
+    ),
+    text("sms_busy", "Sending codes is paused for a moment, please try again shortly", "短信发送繁忙，请稍后再试"),
+    text(
+        "ip_captcha_limit",
+        "Too many pictures were requested, please slow down",
+        "图形验证码请求过于频繁，请稍后再试",
+    ),
+    text(
+        "captcha_failure_limit",
+        "Too many wrong image codes from your network, please try later",
+        "您所在的网络输错图形验证码的次数过多，请稍后再试",
+    ),
+    text(
+        "sms_code_failure_limit",
+        "Too many wrong SMS codes from your network, please try later",
+        "您所在的网络输错短信验证码的次数过多，请稍后再试",
+    ),
+    text(
+        "login_locked",
+        "Too many failed logins for this account, please try again later",
+        "该账号登录失败次数过多，请稍后再试",
+    ),
+    text(
+        "login_ip_limit",
+        "Too many failed logins from your network, please try again later",
+        "您所在的网络登录失败次数过多，请稍后再试",
+    ),
+    text("sms_code_expired", "SMS verification code has expired", "短信验证码已过期"),
+    text("sms_code_incorrect", "Incorrect SMS verification code", "短信验证码错误"),
+    text("sms_code_wrong_purpose", "This SMS code was sent for something else", "该短信验证码不能用于此操作"),
+    text("mobile_not_registered", "This mobile number is not registered", "该手机号尚未注册"),
+    text("login_failed", "Wrong username, mobile number or password", "用户名、手机号或密码错误"),
+    text("username_taken", "This username is already taken", "该用户名已被注册"),
+    text("mobile_taken", "This mobile number is already registered", "该手机号已被注册"),
+    text("not_logged_in", "Not logged in", "未登录"),
+    text(
+        "sms_failed.provider_limit",
+        "The SMS provider refused to send more messages to this number today",
+        "短信服务商今日已不再向该号码发送短信",
+    ),
+    text(
+        "sms_failed.unknown",
+        "The SMS may not have been sent; if no code arrives, try again later",
+        "短信可能未发出；如未收到验证码，请稍后再试",
+    ),
+    text("sms_failed", "Sending the SMS failed, please try again", "短信发送失败，请重试"),
+    text("store_unavailable", "The service is briefly unavailable, please try again", "服务暂时不可用，请稍后重试"),
+    text("internal_error", "Internal error", "服务器内部错误"),
+    text("not_found", "No such resource", "资源不存在"),
+    text("method_not_allowed", "Method not allowed", "不支持该请求方法"),
+];
+
+/// The message with `id`.
+pub fn message(id: &str) -> Option<&'static Text> {
+    MESSAGES.iter().find(|text| text.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lang(header: &str) -> Lang {
+        Lang::from_accept_language(Some(header))
+    }
+
+    #[test]
+    fn simplified_chinese_tags_are_chinese() {
+        for header in ["zh", "zh-CN", "zh-Hans", "zh-hans-cn", "ZH-cn", "zh-CN,zh;q=0.9,en;q=0.8"] {
+            assert_eq!(lang(header), Lang::Zh, "{header}");
+        }
+    }
+
+    #[test]
+    fn anything_else_is_english() {
+        assert_eq!(Lang::from_accept_language(None), Lang::En);
+        for header in ["", "en-US", "fr", "zh-TW", "zh-Hant", "de, ja", "*", "zh;q=0"] {
+            assert_eq!(lang(header), Lang::En, "{header}");
+        }
+    }
+
+    #[test]
+    fn weights_decide_whatever_the_order() {
+        assert_eq!(lang("en;q=0.5, zh-CN;q=0.9"), Lang::Zh);
+        assert_eq!(lang("zh-CN;q=0.4, en-GB;q=0.8"), Lang::En);
+        assert_eq!(lang("fr, zh;q=0.7, en;q=0.5"), Lang::Zh, "the first we write, by weight");
+        assert_eq!(lang("en, zh"), Lang::En, "equal weights keep the listed order");
+    }
+
+    #[test]
+    fn every_message_has_both_languages_and_a_unique_id() {
+        for (index, text) in MESSAGES.iter().enumerate() {
+            assert!(!text.en.trim().is_empty() && !text.zh.trim().is_empty(), "{}", text.id);
+            assert!(text.zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{} is not Chinese", text.id);
+            assert!(MESSAGES[index + 1..].iter().all(|other| other.id != text.id), "{} twice", text.id);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_header_gives_a_language_without_panicking(header in "\\PC{0,80}") {
+            let _ = Lang::from_accept_language(Some(&header));
+        }
+    }
+}
