@@ -54,7 +54,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         "  curl '{url}/sms_codes/13800138000/?image_code=ANSWER&image_code_id=3f0c9a5e-2b1d-4c8e-9f6a-1d2e3f4a5b6c'"
     );
     println!(
-        "  curl -i -X POST {url}/register/ -d '{{\"username\":\"alice_01\",\"password\":\"correct horse\",\"password2\":\"correct horse\",\"mobile\":\"13800138000\",\"sms_code\":\"CODE\",\"allow\":true}}'"
+        "  curl -i -X POST {url}/register/ -H 'content-type: application/json' -d '{{\"username\":\"alice_01\",\"password\":\"correct horse\",\"password2\":\"correct horse\",\"mobile\":\"13800138000\",\"sms_code\":\"CODE\",\"sms_code_id\":\"SMS_CODE_ID\",\"allow\":true}}'"
     );
     tokio::select! {
         served = serve(listener, Arc::new(api)) => served?,

@@ -56,4 +56,5 @@ pub async fn user<S: Store>(store: &S, username: &str, mobile: &str, password: &
             .with_n(keys::GEN, 0);
         store.put(item, Cond::Always, now).await.unwrap();
     }
+    store.put(Item::new(keys::generation(&username)).with_n(keys::GEN, 0), Cond::Always, now).await.unwrap();
 }

@@ -24,6 +24,7 @@ async fn a_right_answer_sends_a_six_digit_code_and_spends_the_captcha<S: Store +
     let body = response.json();
     assert_eq!((body["code"].as_i64(), body["errmsg"].as_str()), (Some(0), Some("ok")));
     let sms_code_id = body["sms_code_id"].as_str().unwrap();
+    assert_eq!((body["retry_after"].as_i64(), body["expires_in"].as_i64()), (Some(180), Some(180)), "{body}");
     assert!(sms_code_id.len() == 32 && sms_code_id.bytes().all(|b| b.is_ascii_hexdigit()), "{body}");
     let sent = h.sender.sent();
     assert_eq!(sent.len(), 1);

@@ -152,6 +152,7 @@ fn key_prefixes() -> BTreeMap<&'static str, BTreeSet<String>> {
     let captcha = kind(keys::captcha(&CaptchaId::parse("3f0c9a5e-2b1d-4c8e-9f6a-1d2e3f4a5b6c").unwrap()));
     let session = kind(keys::session(&SessionToken::parse(&"A".repeat(43)).unwrap().hash()));
     let user = kind(keys::user(&Username::parse("alice_01").unwrap()));
+    let generation = kind(keys::generation(&Username::parse("alice_01").unwrap()));
     BTreeMap::from([
         ("captcha", BTreeSet::from([captcha.clone(), limit(limits.captchas_per_ip)])),
         (
@@ -173,17 +174,19 @@ fn key_prefixes() -> BTreeMap<&'static str, BTreeSet<String>> {
                 kind(keys::sms_code(&mobile)),
                 user.clone(),
                 kind(keys::mobile_guard(&mobile)),
+                generation.clone(),
                 session.clone(),
                 limit(limits.code_failures_per_ip),
             ]),
         ),
-        ("session", BTreeSet::from([session.clone(), user.clone()])),
+        ("session", BTreeSet::from([session.clone(), generation.clone()])),
         (
             "account",
             BTreeSet::from([
                 kind(keys::sms_code(&mobile)),
                 user,
                 kind(keys::mobile_guard(&mobile)),
+                generation,
                 session,
                 limit(limits.code_failures_per_ip),
                 limit(limits.login_failures_per_account),

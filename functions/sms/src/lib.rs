@@ -32,5 +32,10 @@ async fn send<S: Store, M: SmsSender, C: Clock, R: Random>(
     let answer = CaptchaAnswer::parse(&answer)?;
     let purpose = Purpose::parse(query_parameter(request, "purpose").as_deref())?;
     let sms_code_id = service.send_code(&mobile, &id, &answer, purpose, client_key(request).as_ref()).await?;
-    Ok(ok(Map::from_iter([("sms_code_id".to_owned(), Value::from(sms_code_id.as_str()))])))
+    // When the next code may be asked for, and how long this one lasts, so no client hard-codes them.
+    Ok(ok(Map::from_iter([
+        ("sms_code_id".to_owned(), Value::from(sms_code_id.as_str())),
+        ("retry_after".to_owned(), Value::from(service.cooldown)),
+        ("expires_in".to_owned(), Value::from(service.code_ttl)),
+    ])))
 }

@@ -3,7 +3,7 @@
 
 use super::codes::{self, CODE_GONE, Guess, RightGuess};
 use super::register::hash;
-use super::users::{ACCOUNT_CHANGED, LiveSession, MIRROR_CHANGED, UserRecord, live_session};
+use super::users::{ACCOUNT_CHANGED, MIRROR_CHANGED, UserRecord, session_account};
 use super::{Error, Limits, keys};
 use crate::clock::{Clock, EpochSeconds};
 use crate::code_key::CodeKey;
@@ -159,7 +159,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     /// Ends every session of the account `token` belongs to.
     pub async fn end_all_sessions(&self, token: &SessionToken) -> Result<(), Error> {
         let now = self.clock.now();
-        let LiveSession { user: read, .. } = live_session(&self.store, token, now).await?;
+        let read = session_account(&self.store, token, now).await?;
         let updated = UserRecord { generation: read.generation + 1, ..read.clone() };
         let mut writes = updated.replace(&read).to_vec();
         writes.push(Op::Delete { pk: keys::session(&token.hash()), cond: Cond::Always }.labelled("this session"));
@@ -179,7 +179,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         client: Option<&ClientKey>,
     ) -> Result<(), Error> {
         let now = self.clock.now();
-        let LiveSession { user, .. } = live_session(&self.store, token, now).await?;
+        let user = session_account(&self.store, token, now).await?;
         let right = match proof {
             LoginProof::Password(password) => {
                 if !self.verify(&password, user.password_hash.clone()).await? {

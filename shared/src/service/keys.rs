@@ -24,6 +24,13 @@ pub fn user(username: &Username) -> String {
     format!("user#{}", username.canonical())
 }
 
+/// `gen#<lowercase username>`: `gen`, the account's session generation
+/// alone, so the session function can check a session without reading the
+/// user item and its password hash. Written with the user item, always.
+pub fn generation(username: &Username) -> String {
+    format!("gen#{}", username.canonical())
+}
+
 /// `mobile#<mobile>`: one account per number, and a mirror of its user
 /// item (same attributes), so a login by number is one read. Both are
 /// always written in one transaction.

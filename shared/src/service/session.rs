@@ -31,13 +31,13 @@ impl<S: Store, C: Clock> SessionService<S, C> {
     }
 
     /// The live session for `token`: two GetItems, the session and its
-    /// user, since a session of an older generation (before a password
-    /// reset, a log-out everywhere, a closed account) is over.
+    /// account's generation, since a session of an older one (before a
+    /// password reset, a log-out everywhere, a closed account) is over.
     pub async fn current(&self, token: &SessionToken) -> Result<SessionInfo, Error> {
         let session = live_session(&self.store, token, self.clock.now()).await?;
         Ok(SessionInfo {
-            username: session.user.username.as_str().to_owned(),
-            mobile: session.user.mobile,
+            username: session.username.as_str().to_owned(),
+            mobile: session.mobile,
             created_at: session.created_at,
             expires_at: session.expires_at,
         })

@@ -4,7 +4,7 @@
 use super::{Error, keys};
 use crate::clock::EpochSeconds;
 use crate::domain::{Mobile, SessionToken, Username};
-use crate::store::{Check, Cond, Item, Op, Value, Write};
+use crate::store::{Check, Cond, Item, Op, Store, Value, Write};
 
 /// One account. `gen` is its session generation: a session made under an
 /// older one is over, which is how every session ends at once.
@@ -42,29 +42,41 @@ impl UserRecord {
             .with_n(keys::GEN, self.generation)
     }
 
-    /// Creates the user and its mirror, refusing a taken username or number.
-    pub fn create(&self, username_taken: &'static str, mobile_taken: &'static str) -> [Write; 2] {
+    fn generation_item(&self) -> Item {
+        Item::new(keys::generation(&self.username)).with_n(keys::GEN, self.generation)
+    }
+
+    fn same_generation(&self) -> Cond {
+        Cond::Present(vec![Check::eq(keys::GEN, Value::N(self.generation))])
+    }
+
+    /// Creates the user, its mirror and its generation, refusing a taken
+    /// username or number.
+    pub fn create(&self, username_taken: &'static str, mobile_taken: &'static str) -> [Write; 3] {
         [
             Op::Put { item: self.item(keys::user(&self.username)), cond: Cond::NotLive }.labelled(username_taken),
             Op::Put { item: self.item(keys::mobile_guard(&self.mobile)), cond: Cond::NotLive }.labelled(mobile_taken),
+            Op::Put { item: self.generation_item(), cond: Cond::NotLive }.labelled(username_taken),
         ]
     }
 
-    /// Overwrites both items with `self`, only if they are still at `read`'s
-    /// generation and password.
-    pub fn replace(&self, read: &UserRecord) -> [Write; 2] {
+    /// Overwrites the three items with `self`, only if they are still at
+    /// `read`'s generation and password.
+    pub fn replace(&self, read: &UserRecord) -> [Write; 3] {
         [
             Op::Put { item: self.item(keys::user(&self.username)), cond: read.unchanged() }.labelled(ACCOUNT_CHANGED),
             Op::Put { item: self.item(keys::mobile_guard(&self.mobile)), cond: read.unchanged() }
                 .labelled(MIRROR_CHANGED),
+            Op::Put { item: self.generation_item(), cond: read.same_generation() }.labelled(ACCOUNT_CHANGED),
         ]
     }
 
-    /// Deletes both items, only if they are still as read.
-    pub fn delete(&self) -> [Write; 2] {
+    /// Deletes the three items, only if they are still as read.
+    pub fn delete(&self) -> [Write; 3] {
         [
             Op::Delete { pk: keys::user(&self.username), cond: self.unchanged() }.labelled(ACCOUNT_CHANGED),
             Op::Delete { pk: keys::mobile_guard(&self.mobile), cond: self.unchanged() }.labelled(MIRROR_CHANGED),
+            Op::Delete { pk: keys::generation(&self.username), cond: self.same_generation() }.labelled(ACCOUNT_CHANGED),
         ]
     }
 
@@ -93,30 +105,55 @@ impl UserRecord {
     }
 }
 
-/// A live session and the account it belongs to: two GetItems, the session
-/// then its user, whose generation must still be the session's.
+/// A live session: its item, and its account's generation still the one
+/// it was made under.
 #[derive(Debug, Clone)]
 pub(super) struct LiveSession {
-    pub user: UserRecord,
+    pub username: Username,
+    pub mobile: Mobile,
+    pub generation: i64,
     pub created_at: EpochSeconds,
     pub expires_at: EpochSeconds,
 }
 
-pub(super) async fn live_session<S: crate::store::Store>(
+async fn session_item<S: Store>(store: &S, token: &SessionToken, now: EpochSeconds) -> Result<LiveSession, Error> {
+    let session = store.get(&keys::session(&token.hash()), now).await?.ok_or(Error::NotLoggedIn)?;
+    Ok(LiveSession {
+        username: Username::parse(session.s(keys::USERNAME)?).map_err(Error::internal)?,
+        mobile: Mobile::parse(session.s(keys::MOBILE)?).map_err(Error::internal)?,
+        generation: session.n(keys::GEN).unwrap_or_default(),
+        created_at: session.n(keys::CREATED_AT).unwrap_or_default(),
+        expires_at: session.expires_at().unwrap_or_default(),
+    })
+}
+
+/// Two GetItems: the session, then its account's `gen#` item, which holds
+/// nothing but the generation.
+pub(super) async fn live_session<S: Store>(
     store: &S,
     token: &SessionToken,
     now: EpochSeconds,
 ) -> Result<LiveSession, Error> {
-    let session = store.get(&keys::session(&token.hash()), now).await?.ok_or(Error::NotLoggedIn)?;
-    let username = Username::parse(session.s(keys::USERNAME)?).map_err(Error::internal)?;
-    let user = store.get(&keys::user(&username), now).await?.ok_or(Error::NotLoggedIn)?;
-    let user = UserRecord::from_item(&user)?;
-    if session.n(keys::GEN).unwrap_or_default() != user.generation {
+    let session = session_item(store, token, now).await?;
+    let generation = store.get(&keys::generation(&session.username), now).await?.ok_or(Error::NotLoggedIn)?;
+    if generation.n(keys::GEN)? != session.generation {
         return Err(Error::NotLoggedIn);
     }
-    Ok(LiveSession {
-        user,
-        created_at: session.n(keys::CREATED_AT).unwrap_or_default(),
-        expires_at: session.expires_at().unwrap_or_default(),
-    })
+    Ok(session)
+}
+
+/// Two GetItems: the session, then its account as stored, for the changes
+/// a session may make to it.
+pub(super) async fn session_account<S: Store>(
+    store: &S,
+    token: &SessionToken,
+    now: EpochSeconds,
+) -> Result<UserRecord, Error> {
+    let session = session_item(store, token, now).await?;
+    let user = store.get(&keys::user(&session.username), now).await?.ok_or(Error::NotLoggedIn)?;
+    let user = UserRecord::from_item(&user)?;
+    if user.generation != session.generation {
+        return Err(Error::NotLoggedIn);
+    }
+    Ok(user)
 }
