@@ -37,6 +37,9 @@ const output = [];
 const waiters = [];
 /** "real" when the API has the returning-user routes of issue 16, else "fake": the tests stand them in with page.route. */
 let accounts = "fake";
+/** The second local API's address (the same table, a 1 s cooldown, roomy caps); its process. */
+let flowsUrl;
+let flowsServer;
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -115,6 +118,21 @@ before(async () => {
   server.stderr.on("data", collect);
   await waitForOutput(/Sign-up API on (http:\/\/\S+)/);
   url = `http://127.0.0.1:${port}`;
+  // A second local API on the same table for the returning-user and layout
+  // tests: they send several codes to one number (sign-up, then log-in,
+  // reset or close), which the 180 s cooldown would refuse, and load many
+  // pictures. The first server keeps the real limits for the tests above.
+  const flowsPort = await freePort();
+  const from = output.length;
+  flowsServer = spawn(binary, [], { env: { ...env, PORT: String(flowsPort), SMS_COOLDOWN_SECONDS: "1",
+    SMS_PER_IP_PER_HOUR: "1000", SMS_PER_MOBILE_PER_DAY: "100", CAPTCHAS_PER_IP_PER_MINUTE: "1000" }, stdio: ["ignore", "pipe", "pipe"] });
+  flowsServer.stdout.on("data", collect);
+  flowsServer.stderr.on("data", collect);
+  for (let i = 0; i < 100 && !output.slice(from).some((l) => l.includes(`127.0.0.1:${flowsPort}`)); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.ok(output.slice(from).some((l) => l.includes(`127.0.0.1:${flowsPort}`)), "the second local API started");
+  flowsUrl = `http://127.0.0.1:${flowsPort}`;
   accounts = await accountsMode();
   console.log(`# returning-user routes (issue 16): ${accounts === "real" ? "REAL, the API answers POST /login/" : "FAKED in the browser, POST /login/ is 404 not_found"}`);
   // The rogue server answers like a permissive API would, so nothing but the page's own rules keeps it out.
@@ -143,6 +161,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   server?.kill();
+  flowsServer?.kill();
   rogue?.http.close();
   framer?.http.close();
 });
@@ -554,7 +573,7 @@ test("refusals: attempts left, retry_after in the body or Retry-After, each on i
 
 /** "real" if POST /login/ exists (anything but a 404 not_found), else "fake". */
 async function accountsMode() {
-  const response = await fetch(`${url}/login/`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+  const response = await fetch(`${flowsUrl}/login/`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
   const body = await response.json().catch(() => ({}));
   return response.status === 404 && body.error === "not_found" ? "fake" : "real";
 }
@@ -573,14 +592,14 @@ async function nextSms(number, from) {
 /** Signs up through the API itself (the captcha's answer from the table, the code from the console). */
 async function registerForReal(username, password, number) {
   const id = crypto.randomUUID();
-  assert.equal((await fetch(`${url}/image_codes/${id}/`)).status, 200);
+  assert.equal((await fetch(`${flowsUrl}/image_codes/${id}/`)).status, 200);
   const answer = (await getItem(`captcha#${id}`)).answer.S;
   const from = output.length;
-  const sent = await fetch(`${url}/sms_codes/${number}/?image_code=${answer}&image_code_id=${id}`);
+  const sent = await fetch(`${flowsUrl}/sms_codes/${number}/?image_code=${answer}&image_code_id=${id}`);
   const { sms_code_id } = await sent.json();
   assert.equal(sent.status, 200, `send to ${number}`);
   const sms_code = await nextSms(number, from);
-  const registered = await fetch(`${url}/register/`, {
+  const registered = await fetch(`${flowsUrl}/register/`, {
     method: "POST", headers: { "content-type": "application/json" },
     body: JSON.stringify({ username, password, password2: password, mobile: number, sms_code, sms_code_id, allow: true }),
   });
@@ -686,7 +705,7 @@ async function fakeAccounts(context) {
 /**
  * A browser context for the returning-user flows: English, phone-sized, with
  * the fake in place when the API lacks the routes. `user(...)` signs a person
- * up (for real, or in the fake); `code(number, from)` is the last SMS code sent.
+ * up; `code(number, from)` is the SMS code sent after output line `from`.
  */
 async function accountsContext(options = {}) {
   const context = await browser.newContext({ ...ENGLISH, viewport: { width: 390, height: 844 }, ...options });
@@ -700,9 +719,10 @@ async function accountsContext(options = {}) {
   });
   return {
     context, fake, requests,
+    // Signed up for real in both modes (sign-up exists), and known to the fake when there is one.
     user: async (username, password, number) => {
-      if (fake) fake.users.push({ username, password, mobile: number });
-      else await registerForReal(username, password, number);
+      await registerForReal(username, password, number);
+      fake?.users.push({ username, password, mobile: number });
     },
     code: async (number, from) => (fake ? fake.lastCode : nextSms(number, from)),
   };
@@ -741,7 +761,7 @@ test(`returning users: password log-in, a wrong password on its field, log out e
   const session = await accountsContext();
   await session.user("dave_0416", "dave's password", "13500135000");
   const page = await session.context.newPage();
-  await page.goto(`${url}/`);
+  await page.goto(`${flowsUrl}/`);
   await page.click("#tab-login");
   await page.waitForSelector("#login-form", { state: "visible" });
 
@@ -778,16 +798,16 @@ test(`returning users: password log-in, a wrong password on its field, log out e
   let other = null;
   if (accounts === "real") {
     other = await browser.newContext(ENGLISH);
-    const response = await other.request.post(`${url}/login/`, { data: { account: "dave_0416", password: "dave's password" } });
+    const response = await other.request.post(`${flowsUrl}/login/`, { data: { account: "dave_0416", password: "dave's password" } });
     assert.equal(response.status(), 200);
-    assert.equal((await other.request.get(`${url}/session`)).status(), 200);
+    assert.equal((await other.request.get(`${flowsUrl}/session`)).status(), 200);
   }
   await page.click("#logout-all");
   await page.waitForSelector("#login-form", { state: "visible" });
   assert.match(await page.textContent("#out-notice"), /every device/);
   assert.ok(session.requests.some((r) => r.method === "DELETE" && r.path === "/sessions"));
   if (other) {
-    assert.equal((await other.request.get(`${url}/session`)).status(), 401, "the other device is logged out too");
+    assert.equal((await other.request.get(`${flowsUrl}/session`)).status(), 401, "the other device is logged out too");
     await other.close();
   }
   await shot(page, "16-3-logged-out-everywhere");
@@ -799,7 +819,7 @@ test("returning users: SMS log-in refuses an unregistered number on its field, t
   const session = await accountsContext();
   await session.user("erin_0516", "erin's password", "13300133000");
   const page = await session.context.newPage();
-  await page.goto(`${url}/`);
+  await page.goto(`${flowsUrl}/`);
   await page.click("#tab-login");
   await page.click("#login-by-sms");
   await page.waitForSelector("#login-sms-fields", { state: "visible" });
@@ -834,7 +854,7 @@ test("returning users: forgot password, every invalid field at once, then a new 
   const session = await accountsContext();
   await session.user("frank_0616", "frank's old password", "13100131000");
   const page = await session.context.newPage();
-  await page.goto(`${url}/`);
+  await page.goto(`${flowsUrl}/`);
   await page.click("#tab-login");
   await page.fill("#login-account", "13100131000");
   await page.click("#forgot");
@@ -885,7 +905,7 @@ test("returning users: close the account with the password or an SMS code (issue
     await page.fill("#login-password", password);
     await page.click("#login-submit");
   };
-  await page.goto(`${url}/`);
+  await page.goto(`${flowsUrl}/`);
   await logIn("grace_0716", "grace's password");
   await page.waitForSelector("#welcome", { state: "visible" });
   await page.click("#close-open");
@@ -919,9 +939,9 @@ test("returning users: close the account with the password or an SMS code (issue
   if (accounts === "real") {
     // The number is free again: a sign-up code may be sent to it.
     const id = crypto.randomUUID();
-    await fetch(`${url}/image_codes/${id}/`);
+    await fetch(`${flowsUrl}/image_codes/${id}/`);
     const answer = (await getItem(`captcha#${id}`)).answer.S;
-    const sent = await fetch(`${url}/sms_codes/15000150000/?image_code=${answer}&image_code_id=${id}`);
+    const sent = await fetch(`${flowsUrl}/sms_codes/15000150000/?image_code=${answer}&image_code_id=${id}`);
     assert.notEqual((await sent.json()).error, "mobile_taken");
   }
   await session.context.close();
@@ -936,7 +956,7 @@ test("a locked log-in counts down from retry_after; Chinese words and Accept-Lan
     logins.push(route.request().headers());
     return route.fulfill(refuse(429, "login_locked", "Too many failed log-ins", { retry_after: 42 }));
   });
-  await page.goto(`${url}/`);
+  await page.goto(`${flowsUrl}/`);
   assert.equal(await page.getAttribute("html", "lang"), "zh-CN");
   await page.click("#tab-login");
   await page.fill("#login-account", "dave_0416");
@@ -998,7 +1018,7 @@ for (const [language, locale] of Object.entries(LANGUAGES)) {
       const name = (step) => `17-${language}-${sizeName}-${step}`;
       const registrations = [];
       page.on("request", (r) => { if (r.url().includes("/register")) registrations.push(r); });
-      await page.goto(`${url}/`);
+      await page.goto(`${flowsUrl}/`);
       await page.waitForSelector("#form", { state: "visible" });
       assert.equal(await page.getAttribute("html", "lang"), language === "zh" ? "zh-CN" : "en");
       assert.equal((await page.textContent("#tab-register")).trim(), words.tab);
@@ -1034,7 +1054,7 @@ for (const [language, locale] of Object.entries(LANGUAGES)) {
 
       // The agreement link goes to a page.
       const agreement = await page.getAttribute("label.check a", "href");
-      const response = await context.request.get(new URL(agreement, `${url}/`).href);
+      const response = await context.request.get(new URL(agreement, `${flowsUrl}/`).href);
       assert.equal(response.status(), 200);
       assert.match(await response.text(), /用户协议[\s\S]*User agreement/);
 
