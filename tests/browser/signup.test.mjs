@@ -473,7 +473,8 @@ test("another site cannot frame the page", async () => {
 test("refusals: attempts left, retry_after in the body or Retry-After, each on its field", async () => {
   const page = await browser.newPage({ ...ENGLISH, viewport: { width: 520, height: 900 } });
   const id = "a1".repeat(16);
-  let send = { status: 200, body: { code: 0, errmsg: "ok", sms_code_id: id } };
+  // A send that says how long the code is valid and when another may be sent (the page hard-codes neither).
+  let send = { status: 200, headers: { "retry-after": "120" }, body: { code: 0, errmsg: "ok", sms_code_id: id, expires_in: 300 } };
   let register = { status: 400, body: { code: 400, error: "sms_code_incorrect", errmsg: "Incorrect SMS verification code", attempts_left: 3 } };
   const registrations = [];
   const reply = ({ status, body, headers = {} }) => ({ status, contentType: "application/json", headers, body: JSON.stringify(body) });
@@ -499,6 +500,8 @@ test("refusals: attempts left, retry_after in the body or Retry-After, each on i
   await fill();
   await page.click("#send");
   await page.waitForSelector('#notice:has-text("Code sent")');
+  assert.equal(await page.textContent("#notice"), "Code sent. It is valid for 5 min.");
+  assert.ok(Math.abs((await resendSeconds()) - 120) <= 1, await page.textContent("#send"));
   await page.fill("#sms_code", "123456");
   await page.click("#submit");
   await page.waitForSelector('.error[data-for="sms_code"]:has-text("3 attempts left")');
@@ -1057,6 +1060,11 @@ for (const [language, locale] of Object.entries(LANGUAGES)) {
       const response = await context.request.get(new URL(agreement, `${flowsUrl}/`).href);
       assert.equal(response.status(), 200);
       assert.match(await response.text(), /用户协议[\s\S]*User agreement/);
+      const doc = await context.newPage();
+      await doc.goto(new URL(agreement, `${flowsUrl}/`).href);
+      assert.deepEqual(await doc.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth), true);
+      await shot(doc, name("7-agreement"));
+      await doc.close();
 
       // Log in: password, then SMS code.
       await page.click("#tab-login");
