@@ -55,7 +55,7 @@ const STRINGS = {
     account_closed: "Your account is closed.", session_over: "Your session has ended, please log in again.",
     password_reset_done: "Your password is changed; other devices are logged out.",
     // The page's own checks, all shown at once on submit.
-    need_username: "5–20 letters, digits, _ or -, not only digits",
+    need_username: "Use 5–20 letters, digits, _ or -, not only digits",
     need_password: "The password must be 8 to 64 characters",
     need_password2: "The two passwords differ",
     need_mobile: "Enter an 11-digit mobile number starting with 13 to 19",
