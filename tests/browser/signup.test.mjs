@@ -759,196 +759,206 @@ async function waitForError(page, id) {
   return errorText(page, id);
 }
 
-test(`returning users: password log-in, a wrong password on its field, log out everywhere (${"issue 16"})`, async (t) => {
-  t.diagnostic(`routes: ${accounts}`);
-  const session = await accountsContext();
-  await session.user("dave_0416", "dave's password", "13500135000");
-  const page = await session.context.newPage();
-  await page.goto(`${flowsUrl}/`);
-  await page.click("#tab-login");
-  await page.waitForSelector("#login-form", { state: "visible" });
-
-  // Both fields empty: both errors at once, nothing sent.
-  await page.click("#login-submit");
-  assert.ok(await waitForError(page, "login-account"));
-  assert.ok(await errorText(page, "login-password"));
-  assert.equal(session.requests.filter((r) => r.path.startsWith("/login")).length, 0);
-
-  await page.fill("#login-account", "dave_0416");
-  await page.fill("#login-password", "not dave's password");
-  const refused = page.waitForResponse((r) => /\/login\/?$/.test(new URL(r.url()).pathname));
-  await page.click("#login-submit");
-  const refusal = await refused;
-  assert.equal(refusal.status(), 401);
-  assert.equal((await refusal.json()).error, "login_failed");
-  assert.match(await waitForError(page, "login-password"), /./);
-  const sent = session.requests.find((r) => r.path.startsWith("/login"));
-  assert.match(sent.headers["content-type"], /^application\/json\b/);
-  assert.deepEqual(JSON.parse(sent.body), { account: "dave_0416", password: "not dave's password" });
-  assert.match(sent.headers["accept-language"], /^en\b/);
-  await shot(page, "16-1-login-failed");
-
-  // The mobile number is an account too.
-  await page.fill("#login-account", "13500135000");
-  await page.fill("#login-password", "dave's password");
-  await page.click("#login-submit");
-  await page.waitForSelector("#welcome", { state: "visible" });
-  assert.equal(await page.textContent("#who"), "dave_0416");
-  assert.equal(await page.textContent("#who-mobile"), masked("13500135000"));
-  await shot(page, "16-2-logged-in");
-
-  // A second device (real API only: the fake lives in one browser context).
-  let other = null;
-  if (accounts === "real") {
-    other = await browser.newContext(ENGLISH);
-    const response = await other.request.post(`${flowsUrl}/login/`, { data: { account: "dave_0416", password: "dave's password" } });
-    assert.equal(response.status(), 200);
-    assert.equal((await other.request.get(`${flowsUrl}/session`)).status(), 200);
-  }
-  await page.click("#logout-all");
-  await page.waitForSelector("#login-form", { state: "visible" });
-  assert.match(await page.textContent("#out-notice"), /every device/);
-  assert.ok(session.requests.some((r) => r.method === "DELETE" && r.path === "/sessions"));
-  if (other) {
-    assert.equal((await other.request.get(`${flowsUrl}/session`)).status(), 401, "the other device is logged out too");
-    await other.close();
-  }
-  await shot(page, "16-3-logged-out-everywhere");
-  await session.context.close();
-});
-
-test("returning users: SMS log-in refuses an unregistered number on its field, then a code logs in (issue 16)", async (t) => {
-  t.diagnostic(`routes: ${accounts}`);
-  const session = await accountsContext();
-  await session.user("erin_0516", "erin's password", "13300133000");
-  const page = await session.context.newPage();
-  await page.goto(`${flowsUrl}/`);
-  await page.click("#tab-login");
-  await page.click("#login-by-sms");
-  await page.waitForSelector("#login-sms-fields", { state: "visible" });
-  assert.ok(await page.isVisible("#login-refresh"), "a visible refresh control beside the picture");
-
-  await page.fill("#login-mobile", "13200132000");
-  await solveCaptcha(page, "login-");
-  const refused = page.waitForResponse((r) => r.url().includes("/sms_codes/13200132000"));
-  await page.click("#login-send");
-  assert.equal((await refused).status(), 404);
-  assert.match(await waitForError(page, "login-mobile"), /not registered/);
-  assert.equal(session.requests.at(-1).query.get("purpose"), "login");
-  await shot(page, "16-4-sms-login-unregistered");
-
-  const code = await sendCode(page, session, "login-", "13300133000");
-  assert.equal(session.requests.at(-1).query.get("purpose"), "login");
-  await page.fill("#login-sms_code", code === "000000" ? "111111" : "000000");
-  await page.click("#login-submit");
-  assert.match(await waitForError(page, "login-sms_code"), /attempt/);
-  await page.fill("#login-sms_code", code);
-  await page.click("#login-submit");
-  await page.waitForSelector("#welcome", { state: "visible" });
-  assert.equal(await page.textContent("#who"), "erin_0516");
-  const body = JSON.parse(session.requests.filter((r) => r.path.startsWith("/sms_login")).at(-1).body);
-  assert.equal(body.mobile, "13300133000");
-  assert.match(body.sms_code_id, /^[0-9a-f]{32}$/);
-  await session.context.close();
-});
-
-test("returning users: forgot password, every invalid field at once, then a new password (issue 16)", async (t) => {
-  t.diagnostic(`routes: ${accounts}`);
-  const session = await accountsContext();
-  await session.user("frank_0616", "frank's old password", "13100131000");
-  const page = await session.context.newPage();
-  await page.goto(`${flowsUrl}/`);
-  await page.click("#tab-login");
-  await page.fill("#login-account", "13100131000");
-  await page.click("#forgot");
-  await page.waitForSelector("#reset-form", { state: "visible" });
-  assert.equal(await page.inputValue("#reset-mobile"), "13100131000", "a typed number carries over");
-
-  await page.fill("#reset-mobile", "1310013");
-  await page.fill("#reset-password", "short");
-  await page.fill("#reset-password2", "other");
-  await page.click("#reset-submit");
-  for (const field of ["reset-mobile", "reset-sms_code", "reset-password", "reset-password2"]) {
-    assert.ok(await waitForError(page, field), `${field} shows its error`);
-  }
-  assert.equal(session.requests.filter((r) => r.path.startsWith("/password_reset")).length, 0, "nothing sent");
-  await shot(page, "16-5-reset-all-errors");
-
-  const code = await sendCode(page, session, "reset-", "13100131000");
-  assert.equal(session.requests.at(-1).query.get("purpose"), "reset");
-  await page.fill("#reset-sms_code", code);
-  await page.fill("#reset-password", "frank's new password");
-  await page.fill("#reset-password2", "frank's new password");
-  await page.click("#reset-submit");
-  await page.waitForSelector("#welcome", { state: "visible" });
-  assert.equal(await page.textContent("#who"), "frank_0616");
-
-  await page.click("#logout");
-  await page.waitForSelector("#login-form", { state: "visible" });
-  await page.fill("#login-account", "frank_0616");
-  await page.fill("#login-password", "frank's old password");
-  await page.click("#login-submit");
-  await waitForError(page, "login-password");
-  await page.fill("#login-password", "frank's new password");
-  await page.click("#login-submit");
-  await page.waitForSelector("#welcome", { state: "visible" });
-  await session.context.close();
-});
-
-test("returning users: close the account with the password or an SMS code (issue 16)", async (t) => {
-  t.diagnostic(`routes: ${accounts}`);
-  const session = await accountsContext();
-  await session.user("grace_0716", "grace's password", "13000130000");
-  await session.user("heidi_0816", "heidi's password", "15000150000");
-  const page = await session.context.newPage();
-  const logIn = async (account, password) => {
+// The flows in English on a phone and in Chinese on a desktop: the page's
+// own words, the fetches' Accept-Language and the layout of each step.
+const VARIANTS = [
+  { lang: "en", locale: "en-US", size: "phone", n: "0", acceptLanguage: /^en\b/,
+    text: { everyDevice: /every device/, closed: /closed/, notRegistered: /not registered/, attempt: /attempt/ } },
+  { lang: "zh", locale: "zh-CN", size: "desktop", n: "1", acceptLanguage: /^zh-CN\b/,
+    text: { everyDevice: /所有设备/, closed: /已注销/, notRegistered: /未注册/, attempt: /尝试/ } },
+];
+for (const v of VARIANTS) {
+  test(`[${v.lang}, ${v.size}] returning users: password log-in, a wrong password on its field, log out everywhere (issue 16)`, async (t) => {
+    t.diagnostic(`routes: ${accounts}`);
+    const session = await accountsContext({ locale: v.locale, viewport: SIZES[v.size] });
+    await session.user(`dave_0416${v.lang}`, "dave's password", `1350013500${v.n}`);
+    const page = await session.context.newPage();
+    await page.goto(`${flowsUrl}/`);
     await page.click("#tab-login");
-    await page.click("#login-by-password");
-    await page.fill("#login-account", account);
-    await page.fill("#login-password", password);
-    await page.click("#login-submit");
-  };
-  await page.goto(`${flowsUrl}/`);
-  await logIn("grace_0716", "grace's password");
-  await page.waitForSelector("#welcome", { state: "visible" });
-  await page.click("#close-open");
-  await page.waitForSelector("#close-form", { state: "visible" });
-  await page.fill("#close-password", "not grace's password");
-  await page.click("#close-submit");
-  assert.ok(await waitForError(page, "close-password"), "a wrong password on the password field");
-  await shot(page, "16-6-close-wrong-password");
-  await page.fill("#close-password", "grace's password");
-  await page.click("#close-submit");
-  await page.waitForSelector("#login-form", { state: "visible" });
-  assert.match(await page.textContent("#out-notice"), /closed/);
-  const closing = session.requests.filter((r) => r.method === "DELETE" && r.path === "/account").at(-1);
-  assert.match(closing.headers["content-type"], /^application\/json\b/);
-  await logIn("grace_0716", "grace's password");
-  assert.ok(await waitForError(page, "login-password"), "the closed account no longer logs in");
+    await page.waitForSelector("#login-form", { state: "visible" });
 
-  // With an SMS code (purpose=close).
-  await logIn("heidi_0816", "heidi's password");
-  await page.waitForSelector("#welcome", { state: "visible" });
-  await page.click("#close-open");
-  await page.click("#close-by-sms");
-  const code = await sendCode(page, session, "close-", "15000150000");
-  assert.equal(session.requests.at(-1).query.get("purpose"), "close");
-  await page.fill("#close-sms_code", code);
-  await shot(page, "16-7-close-by-sms");
-  await page.click("#close-submit");
-  await page.waitForSelector("#login-form", { state: "visible" });
-  const body = JSON.parse(session.requests.filter((r) => r.path === "/account").at(-1).body);
-  assert.deepEqual(Object.keys(body).sort(), ["sms_code", "sms_code_id"]);
-  if (accounts === "real") {
-    // The number is free again: a sign-up code may be sent to it.
-    const id = crypto.randomUUID();
-    await fetch(`${flowsUrl}/image_codes/${id}/`);
-    const answer = (await getItem(`captcha#${id}`)).answer.S;
-    const sent = await fetch(`${flowsUrl}/sms_codes/15000150000/?image_code=${answer}&image_code_id=${id}`);
-    assert.notEqual((await sent.json()).error, "mobile_taken");
-  }
-  await session.context.close();
-});
+    // Both fields empty: both errors at once, nothing sent.
+    await page.click("#login-submit");
+    assert.ok(await waitForError(page, "login-account"));
+    assert.ok(await errorText(page, "login-password"));
+    assert.equal(session.requests.filter((r) => r.path.startsWith("/login")).length, 0);
+
+    await page.fill("#login-account", `dave_0416${v.lang}`);
+    await page.fill("#login-password", "not dave's password");
+    const refused = page.waitForResponse((r) => /\/login\/?$/.test(new URL(r.url()).pathname));
+    await page.click("#login-submit");
+    const refusal = await refused;
+    assert.equal(refusal.status(), 401);
+    assert.equal((await refusal.json()).error, "login_failed");
+    assert.match(await waitForError(page, "login-password"), /./);
+    const sent = session.requests.find((r) => r.path.startsWith("/login"));
+    assert.match(sent.headers["content-type"], /^application\/json\b/);
+    assert.deepEqual(JSON.parse(sent.body), { account: `dave_0416${v.lang}`, password: "not dave's password" });
+    assert.match(sent.headers["accept-language"], v.acceptLanguage);
+    await shot(page, `16-${v.lang}-${v.size}-1-login-failed`);
+
+    // The mobile number is an account too.
+    await page.fill("#login-account", `1350013500${v.n}`);
+    await page.fill("#login-password", "dave's password");
+    await page.click("#login-submit");
+    await page.waitForSelector("#welcome", { state: "visible" });
+    assert.equal(await page.textContent("#who"), `dave_0416${v.lang}`);
+    assert.equal(await page.textContent("#who-mobile"), masked(`1350013500${v.n}`));
+    await shot(page, `16-${v.lang}-${v.size}-2-logged-in`);
+
+    // A second device (real API only: the fake lives in one browser context).
+    let other = null;
+    if (accounts === "real") {
+      other = await browser.newContext(ENGLISH);
+      const response = await other.request.post(`${flowsUrl}/login/`, { data: { account: `dave_0416${v.lang}`, password: "dave's password" } });
+      assert.equal(response.status(), 200);
+      assert.equal((await other.request.get(`${flowsUrl}/session`)).status(), 200);
+    }
+    await page.click("#logout-all");
+    await page.waitForSelector("#login-form", { state: "visible" });
+    assert.match(await page.textContent("#out-notice"), v.text.everyDevice);
+    assert.ok(session.requests.some((r) => r.method === "DELETE" && r.path === "/sessions"));
+    if (other) {
+      assert.equal((await other.request.get(`${flowsUrl}/session`)).status(), 401, "the other device is logged out too");
+      await other.close();
+    }
+    await shot(page, `16-${v.lang}-${v.size}-3-logged-out-everywhere`);
+    await session.context.close();
+  });
+
+  test(`[${v.lang}, ${v.size}] returning users: SMS log-in refuses an unregistered number on its field, then a code logs in (issue 16)`, async (t) => {
+    t.diagnostic(`routes: ${accounts}`);
+    const session = await accountsContext({ locale: v.locale, viewport: SIZES[v.size] });
+    await session.user(`erin_0516${v.lang}`, "erin's password", `1330013300${v.n}`);
+    const page = await session.context.newPage();
+    await page.goto(`${flowsUrl}/`);
+    await page.click("#tab-login");
+    await page.click("#login-by-sms");
+    await page.waitForSelector("#login-sms-fields", { state: "visible" });
+    assert.ok(await page.isVisible("#login-refresh"), "a visible refresh control beside the picture");
+
+    await page.fill("#login-mobile", "13200132000");
+    await solveCaptcha(page, "login-");
+    const refused = page.waitForResponse((r) => r.url().includes("/sms_codes/13200132000"));
+    await page.click("#login-send");
+    assert.equal((await refused).status(), 404);
+    assert.match(await waitForError(page, "login-mobile"), v.text.notRegistered);
+    assert.equal(session.requests.at(-1).query.get("purpose"), "login");
+    await shot(page, `16-${v.lang}-${v.size}-4-sms-login-unregistered`);
+
+    const code = await sendCode(page, session, "login-", `1330013300${v.n}`);
+    assert.equal(session.requests.at(-1).query.get("purpose"), "login");
+    await page.fill("#login-sms_code", code === "000000" ? "111111" : "000000");
+    await page.click("#login-submit");
+    assert.match(await waitForError(page, "login-sms_code"), v.text.attempt);
+    await page.fill("#login-sms_code", code);
+    await page.click("#login-submit");
+    await page.waitForSelector("#welcome", { state: "visible" });
+    assert.equal(await page.textContent("#who"), `erin_0516${v.lang}`);
+    const body = JSON.parse(session.requests.filter((r) => r.path.startsWith("/sms_login")).at(-1).body);
+    assert.equal(body.mobile, `1330013300${v.n}`);
+    assert.match(body.sms_code_id, /^[0-9a-f]{32}$/);
+    await session.context.close();
+  });
+
+  test(`[${v.lang}, ${v.size}] returning users: forgot password, every invalid field at once, then a new password (issue 16)`, async (t) => {
+    t.diagnostic(`routes: ${accounts}`);
+    const session = await accountsContext({ locale: v.locale, viewport: SIZES[v.size] });
+    await session.user(`frank_0616${v.lang}`, "frank's old password", `1310013100${v.n}`);
+    const page = await session.context.newPage();
+    await page.goto(`${flowsUrl}/`);
+    await page.click("#tab-login");
+    await page.fill("#login-account", `1310013100${v.n}`);
+    await page.click("#forgot");
+    await page.waitForSelector("#reset-form", { state: "visible" });
+    assert.equal(await page.inputValue("#reset-mobile"), `1310013100${v.n}`, "a typed number carries over");
+
+    await page.fill("#reset-mobile", "1310013");
+    await page.fill("#reset-password", "short");
+    await page.fill("#reset-password2", "other");
+    await page.click("#reset-submit");
+    for (const field of ["reset-mobile", "reset-sms_code", "reset-password", "reset-password2"]) {
+      assert.ok(await waitForError(page, field), `${field} shows its error`);
+    }
+    assert.equal(session.requests.filter((r) => r.path.startsWith("/password_reset")).length, 0, "nothing sent");
+    await shot(page, `16-${v.lang}-${v.size}-5-reset-all-errors`);
+
+    const code = await sendCode(page, session, "reset-", `1310013100${v.n}`);
+    assert.equal(session.requests.at(-1).query.get("purpose"), "reset");
+    await page.fill("#reset-sms_code", code);
+    await page.fill("#reset-password", "frank's new password");
+    await page.fill("#reset-password2", "frank's new password");
+    await page.click("#reset-submit");
+    await page.waitForSelector("#welcome", { state: "visible" });
+    assert.equal(await page.textContent("#who"), `frank_0616${v.lang}`);
+
+    await page.click("#logout");
+    await page.waitForSelector("#login-form", { state: "visible" });
+    await page.fill("#login-account", `frank_0616${v.lang}`);
+    await page.fill("#login-password", "frank's old password");
+    await page.click("#login-submit");
+    await waitForError(page, "login-password");
+    await page.fill("#login-password", "frank's new password");
+    await page.click("#login-submit");
+    await page.waitForSelector("#welcome", { state: "visible" });
+    await session.context.close();
+  });
+
+  test(`[${v.lang}, ${v.size}] returning users: close the account with the password or an SMS code (issue 16)`, async (t) => {
+    t.diagnostic(`routes: ${accounts}`);
+    const session = await accountsContext({ locale: v.locale, viewport: SIZES[v.size] });
+    await session.user(`grace_0716${v.lang}`, "grace's password", `1300013000${v.n}`);
+    await session.user(`heidi_0816${v.lang}`, "heidi's password", `1500015000${v.n}`);
+    const page = await session.context.newPage();
+    const logIn = async (account, password) => {
+      await page.click("#tab-login");
+      await page.click("#login-by-password");
+      await page.fill("#login-account", account);
+      await page.fill("#login-password", password);
+      await page.click("#login-submit");
+    };
+    await page.goto(`${flowsUrl}/`);
+    await logIn(`grace_0716${v.lang}`, "grace's password");
+    await page.waitForSelector("#welcome", { state: "visible" });
+    await page.click("#close-open");
+    await page.waitForSelector("#close-form", { state: "visible" });
+    await page.fill("#close-password", "not grace's password");
+    await page.click("#close-submit");
+    assert.ok(await waitForError(page, "close-password"), "a wrong password on the password field");
+    await shot(page, `16-${v.lang}-${v.size}-6-close-wrong-password`);
+    await page.fill("#close-password", "grace's password");
+    await page.click("#close-submit");
+    await page.waitForSelector("#login-form", { state: "visible" });
+    assert.match(await page.textContent("#out-notice"), v.text.closed);
+    const closing = session.requests.filter((r) => r.method === "DELETE" && r.path === "/account").at(-1);
+    assert.match(closing.headers["content-type"], /^application\/json\b/);
+    await logIn(`grace_0716${v.lang}`, "grace's password");
+    assert.ok(await waitForError(page, "login-password"), "the closed account no longer logs in");
+
+    // With an SMS code (purpose=close).
+    await logIn(`heidi_0816${v.lang}`, "heidi's password");
+    await page.waitForSelector("#welcome", { state: "visible" });
+    await page.click("#close-open");
+    await page.click("#close-by-sms");
+    const code = await sendCode(page, session, "close-", `1500015000${v.n}`);
+    assert.equal(session.requests.at(-1).query.get("purpose"), "close");
+    await page.fill("#close-sms_code", code);
+    await shot(page, `16-${v.lang}-${v.size}-7-close-by-sms`);
+    await page.click("#close-submit");
+    await page.waitForSelector("#login-form", { state: "visible" });
+    const body = JSON.parse(session.requests.filter((r) => r.path === "/account").at(-1).body);
+    assert.deepEqual(Object.keys(body).sort(), ["sms_code", "sms_code_id"]);
+    if (accounts === "real") {
+      // The number is free again: a sign-up code may be sent to it.
+      const id = crypto.randomUUID();
+      await fetch(`${flowsUrl}/image_codes/${id}/`);
+      const answer = (await getItem(`captcha#${id}`)).answer.S;
+      const sent = await fetch(`${flowsUrl}/sms_codes/1500015000${v.n}/?image_code=${answer}&image_code_id=${id}`);
+      assert.notEqual((await sent.json()).error, "mobile_taken");
+    }
+    await session.context.close();
+  });
+}
 
 // Stubbed in both modes: refusals the real API gives only after many tries.
 test("a locked log-in counts down from retry_after; Chinese words and Accept-Language (issue 16)", async () => {
