@@ -14,6 +14,8 @@ pub const API_BASE_URL: &str = "API_BASE_URL";
 const INDEX: &str = include_str!("../static/index.html");
 const SCRIPT: &str = include_str!("../static/app.js");
 const STYLES: &str = include_str!("../static/app.css");
+/// A placeholder user agreement, linked from the sign-up form.
+const AGREEMENT: &str = include_str!("../static/agreement.html");
 
 /// The placeholder in `index.html` that the API base fills.
 const API_BASE_META: &str = r#"<meta name="api-base" content="">"#;
@@ -27,6 +29,7 @@ pub(crate) fn serve(method: &str, path: &str) -> Option<http::Response<Vec<u8>>>
         "/" => Some(Page::configured().index()),
         "/app.js" => Some(asset(SCRIPT, "text/javascript; charset=utf-8")),
         "/app.css" => Some(asset(STYLES, "text/css; charset=utf-8")),
+        "/agreement.html" => Some(Page::configured().document(AGREEMENT)),
         _ => None,
     }
 }
@@ -70,7 +73,12 @@ impl Page {
     }
 
     fn index(&self) -> http::Response<Vec<u8>> {
-        let mut response = asset(&self.html, "text/html; charset=utf-8");
+        self.document(&self.html)
+    }
+
+    /// An HTML document of the page's, under the page's policy.
+    fn document(&self, html: &str) -> http::Response<Vec<u8>> {
+        let mut response = asset(html, "text/html; charset=utf-8");
         let headers = response.headers_mut();
         headers.insert(CONTENT_SECURITY_POLICY, self.policy.clone());
         headers.insert(http::header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -144,6 +152,9 @@ mod tests {
         assert_eq!(script.headers()[CONTENT_TYPE], "text/javascript; charset=utf-8");
         assert_eq!(script.headers()[X_CONTENT_TYPE_OPTIONS], "nosniff");
         assert_eq!(serve("GET", "/app.css").unwrap().headers()[CONTENT_TYPE], "text/css; charset=utf-8");
+        let agreement = serve("GET", "/agreement.html").unwrap();
+        assert_eq!(agreement.headers()[CONTENT_TYPE], "text/html; charset=utf-8");
+        assert!(agreement.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap().contains("frame-ancestors 'none'"));
         assert!(serve("GET", "/nothing").is_none());
         assert!(serve("POST", "/").is_none());
     }
