@@ -3,10 +3,14 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use http::{HeaderName, HeaderValue, Response, StatusCode};
+use http::{HeaderName, HeaderValue, Method, Response, StatusCode};
+use lambda_http::aws_lambda_events::apigw::{
+    ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription,
+};
 use percent_encoding::percent_decode_str;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use shared::routes::Matched;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 /// An HTTP request as the local server received it.
@@ -24,87 +28,67 @@ fn decode(text: &str) -> String {
     percent_decode_str(text).decode_utf8_lossy().into_owned()
 }
 
-/// The v2 event API Gateway would send for `request` on `matched`: cookies
-/// split out of the `Cookie` header, decoded query and path parameters
-/// (repeated query keys joined with commas), a text body or base64.
+/// The v2 event API Gateway would send for `request` on `matched`, as
+/// aws_lambda_events' `ApiGatewayV2httpRequest` (the type lambda_http
+/// reads): cookies split out of the `Cookie` header, repeated headers and
+/// query keys joined with commas, decoded path parameters, a text body or
+/// base64.
 pub fn event(request: &HttpRequest, matched: &Matched) -> Value {
-    let mut headers = Map::new();
+    let mut headers: BTreeMap<String, String> = BTreeMap::new();
     let mut cookies = Vec::new();
     for (name, value) in &request.headers {
         let name = name.to_ascii_lowercase();
         if name == "cookie" {
-            cookies.extend(value.split(';').map(str::trim).filter(|c| !c.is_empty()).map(|c| json!(c)));
+            cookies.extend(value.split(';').map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned));
             continue;
         }
-        match headers.get_mut(&name) {
-            Some(Value::String(existing)) => {
-                existing.push(',');
-                existing.push_str(value);
-            }
-            _ => {
-                headers.insert(name, json!(value));
-            }
-        }
+        headers.entry(name).and_modify(|joined| joined.extend([",", value.as_str()])).or_insert_with(|| value.clone());
     }
-    let mut query = Map::new();
+    let mut query: HashMap<String, String> = HashMap::new();
     for (key, value) in form_urlencoded::parse(request.query.as_bytes()) {
-        match query.get_mut(key.as_ref()) {
-            Some(Value::String(existing)) => {
-                existing.push(',');
-                existing.push_str(&value);
-            }
-            _ => {
-                query.insert(key.into_owned(), json!(value));
-            }
-        }
+        query
+            .entry(key.into_owned())
+            .and_modify(|joined| joined.extend([",", value.as_ref()]))
+            .or_insert_with(|| value.into_owned());
     }
-    let path_parameters: Map<String, Value> =
-        matched.parameters.iter().map(|(name, value)| (name.clone(), json!(decode(value)))).collect();
-    let (body, is_base64) = match std::str::from_utf8(&request.body) {
-        _ if request.body.is_empty() => (Value::Null, false),
-        Ok(text) => (json!(text), false),
-        Err(_) => (json!(STANDARD.encode(&request.body)), true),
-    };
     let route_key = format!("{} {}", matched.route.method, matched.route.path);
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": request.path,
-        "rawQueryString": request.query,
-        "headers": headers,
-        "requestContext": {
-            "accountId": "000000000000",
-            "apiId": "local",
-            "domainName": "127.0.0.1",
-            "domainPrefix": "local",
-            "http": {
-                "method": request.method,
-                "path": request.path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": request.source_ip.to_string(),
-                "userAgent": request.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("user-agent")).map_or("", |(_, v)| v),
-            },
-            "requestId": "local",
-            "routeKey": route_key,
-            "stage": "$default",
-            "time": "01/Jan/2026:00:00:00 +0000",
-            "timeEpoch": 0,
-        },
-        "isBase64Encoded": is_base64,
-    });
-    if !cookies.is_empty() {
-        event["cookies"] = Value::Array(cookies);
-    }
-    if !query.is_empty() {
-        event["queryStringParameters"] = Value::Object(query);
-    }
-    if !path_parameters.is_empty() {
-        event["pathParameters"] = Value::Object(path_parameters);
-    }
-    if !body.is_null() {
-        event["body"] = body;
-    }
-    event
+
+    let mut http = ApiGatewayV2httpRequestContextHttpDescription::default();
+    http.method = Method::from_bytes(request.method.as_bytes()).unwrap_or_default();
+    http.path = Some(request.path.clone());
+    http.protocol = Some("HTTP/1.1".to_owned());
+    http.source_ip = Some(request.source_ip.to_string());
+    http.user_agent = headers.get("user-agent").cloned();
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.route_key = Some(route_key.clone());
+    context.account_id = Some("000000000000".to_owned());
+    context.stage = Some("$default".to_owned());
+    context.request_id = Some("local".to_owned());
+    context.apiid = Some("local".to_owned());
+    context.domain_name = Some("127.0.0.1".to_owned());
+    context.domain_prefix = Some("local".to_owned());
+    context.time = Some("01/Jan/2026:00:00:00 +0000".to_owned());
+    context.http = http;
+
+    let mut event = ApiGatewayV2httpRequest::default();
+    event.version = Some("2.0".to_owned());
+    event.route_key = Some(route_key);
+    event.raw_path = Some(request.path.clone());
+    event.raw_query_string = Some(request.query.clone());
+    event.cookies = (!cookies.is_empty()).then_some(cookies);
+    event.headers = headers
+        .into_iter()
+        .filter_map(|(name, value)| Some((HeaderName::try_from(name).ok()?, HeaderValue::from_str(&value).ok()?)))
+        .collect();
+    event.query_string_parameters = query.into();
+    event.path_parameters = matched.parameters.iter().map(|(name, value)| (name.clone(), decode(value))).collect();
+    event.request_context = context;
+    (event.body, event.is_base64_encoded) = match std::str::from_utf8(&request.body) {
+        _ if request.body.is_empty() => (None, false),
+        Ok(text) => (Some(text.to_owned()), false),
+        Err(_) => (Some(STANDARD.encode(&request.body)), true),
+    };
+    serde_json::to_value(event).unwrap_or_default()
 }
 
 /// Why a Lambda response could not be turned into HTTP.

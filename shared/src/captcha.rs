@@ -9,6 +9,10 @@
 //! connected components do not fall apart into letters. The result is
 //! quantised to the background plus [`LEVELS`] shades of the ink and written
 //! as a 2-bit indexed PNG.
+//!
+//! Hand-written rather than a captcha crate: the crates on the registry draw
+//! one colour per glyph and thin clutter, which is what the attacks in
+//! `scripts/captcha-attack` exploit, and their PNGs are several times larger.
 
 use crate::domain::CaptchaText;
 use crate::random::Random;

@@ -169,7 +169,7 @@ after(async () => {
 async function captchaAnswer(page) {
   await page.waitForFunction(() => {
     const img = document.getElementById("captcha");
-    return img.complete && img.naturalWidth === 120;
+    return img.complete && img.naturalWidth === 240;
   });
   const src = await page.getAttribute("#captcha", "src");
   const id = src.match(/image_codes\/([0-9a-f-]{36})\//)[1];
@@ -735,7 +735,7 @@ async function accountsContext(options = {}) {
 async function solveCaptcha(page, prefix) {
   await page.waitForFunction((p) => {
     const img = document.getElementById(`${p}captcha`);
-    return img.complete && img.naturalWidth === 120;
+    return img.complete && img.naturalWidth === 240;
   }, prefix);
   const id = (await page.getAttribute(`#${prefix}captcha`, "src")).match(/image_codes\/([0-9a-f-]{36})\//)[1];
   await page.fill(`#${prefix}image_code`, (await getItem(`captcha#${id}`)).answer.S);
@@ -1040,7 +1040,7 @@ for (const [language, locale] of Object.entries(LANGUAGES)) {
       assert.equal((await page.textContent("label.check")).trim().replace(/\s+/g, " "), words.agree);
       assert.equal((await page.textContent("#lang")).trim(), words.switchTo, "a visible language switch");
       assert.ok(await page.isVisible("#lang"));
-      await page.waitForFunction(() => document.getElementById("captcha").naturalWidth === 120);
+      await page.waitForFunction(() => document.getElementById("captcha").naturalWidth === 240);
       assert.deepEqual(await layoutProblems(page), []);
       if (sizeName === "phone") {
         // The sign-up button is on the first screen: no hunting for it.
@@ -1083,14 +1083,14 @@ for (const [language, locale] of Object.entries(LANGUAGES)) {
       assert.deepEqual(await layoutProblems(page), []);
       await shot(page, name("3-log-in-password"));
       await page.click("#login-by-sms");
-      await page.waitForFunction(() => document.getElementById("login-captcha").naturalWidth === 120);
+      await page.waitForFunction(() => document.getElementById("login-captcha").naturalWidth === 240);
       assert.deepEqual(await layoutProblems(page), []);
       await shot(page, name("4-log-in-sms"));
 
       // Forgot password.
       await page.click("#login-by-password");
       await page.click("#forgot");
-      await page.waitForFunction(() => document.getElementById("reset-captcha").naturalWidth === 120);
+      await page.waitForFunction(() => document.getElementById("reset-captcha").naturalWidth === 240);
       assert.deepEqual(await layoutProblems(page), []);
       await shot(page, name("5-forgot-password"));
 

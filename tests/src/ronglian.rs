@@ -2,6 +2,12 @@
 //! way the real service does: account, signature, Authorization header,
 //! timestamp window, headers, body, app and template. It answers with the
 //! service's status codes and records what it accepted.
+//!
+//! On the test kit's own loopback accept loop rather than wiremock: the
+//! check is one function over the raw request, and the fault modes (a stall
+//! after accepting, garbage, a redirect) share the loop with the fault
+//! server and the DynamoDB proxy; wiremock would add a dependency tree for
+//! one custom responder.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;

@@ -1,7 +1,9 @@
 //! Warm latency end to end: release bootstraps under a loopback Runtime API
 //! on DynamoDB Local, each request a full Lambda invocation.
 
-use crate::fixtures::{event, form, fresh_mobile, fresh_username, invoke, lambda_env, uuid};
+use crate::fixtures::{
+    event, form, fresh_mobile, fresh_username, invoke, lambda_env, login_form, seed_login_user, uuid,
+};
 use crate::report::{Report, Samples, Table, micros};
 use serde_json::Value;
 use tests::runtime_api::Function;
@@ -44,5 +46,17 @@ pub async fn run(report: &mut Report, n: usize) {
     }
     row("register: 200 (claim, Argon2id, transaction)", invoke_all(&register, events, 200).await);
     register.stop().await;
+
+    seed_login_user(&store).await;
+    let account = Function::start("account", &env).await;
+    let events = (0..n).map(|_| event("POST", "/login/", None, Some(&login_form()))).collect();
+    row("login: 200 (GetItem, Argon2id verify, transaction)", invoke_all(&account, events, 200).await);
+    let wrong = serde_json::json!({"account": "bench_login", "password": "not the password"});
+    let events = (0..n).map(|_| event("POST", "/login/", None, Some(&wrong))).collect();
+    row(
+        "login: 401 wrong password (GetItem, Argon2id verify, 2 × UpdateItem)",
+        invoke_all(&account, events, 401).await,
+    );
+    account.stop().await;
     report.table(table);
 }
