@@ -340,3 +340,25 @@ async fn dynamodb_login_happy_path_is_two_calls() {
     assert_eq!(h.post("/sms_login/", &form).await.status, 200);
     assert_eq!(calls.take(), vec!["UpdateItem", "GetItem", "TransactWriteItems"], "sms login: claim, mirror, session");
 }
+
+/// A login code follows the send rules of every code: only a certain
+/// refusal by the provider gives the cooldown back; an unknown outcome
+/// keeps it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_provider_failure_on_a_login_code_follows_the_release_rules() {
+    let server = tests::ronglian::RonglianServer::start().await;
+    let client = shared::sms::RonglianClient::new(server.config()).unwrap();
+    let h = Harness::with_sender(Arc::new(tests::memory_store()), Arc::new(client));
+    tests::seed::user(&*h.store, "alice_01", MOBILE, PASSWORD).await;
+    server.set_mode(tests::ronglian::Mode::StatusCode("111142"));
+    assert_refused(&h.send_sms_for(MOBILE, "login").await, 502, "sms_failed");
+    server.set_mode(tests::ronglian::Mode::Normal);
+    assert_eq!(h.send_sms_for(MOBILE, "login").await.status, 200, "a certain refusal released the cooldown");
+    h.clock.advance(180);
+    server.set_mode(tests::ronglian::Mode::ServerError);
+    let unknown = h.send_sms_for(MOBILE, "login").await;
+    assert_refused(&unknown, 502, "sms_failed");
+    assert_eq!(unknown.json()["retry_after"], 180);
+    server.set_mode(tests::ronglian::Mode::Normal);
+    assert_refused(&h.send_sms_for(MOBILE, "login").await, 429, "too_frequent");
+}

@@ -103,3 +103,36 @@ async fn a_slow_store_is_503_inside_the_time_budget() {
     assert!(waited < Duration::from_millis(6_500), "the 5 s operation timeout bounds the wait: {waited:?}");
     assert!(proxy.injected() >= 2, "each 2 s attempt timed out and was retried");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_throttled_login_or_reset_is_503_and_leaves_no_session_and_the_account_as_it_was() {
+    let (h, direct, _proxy, enabled) = through_proxy(Fault::Throttle, |operation, body| {
+        operation == "TransactWriteItems" && body.contains("session#")
+    })
+    .await;
+    enabled.store(false, Ordering::SeqCst);
+    assert_eq!(h.send_sms(MOBILE).await.status, 200);
+    assert_eq!(h.register("alice_01", MOBILE, &h.last_code(MOBILE)).await.status, 200);
+    let now = h.clock.now();
+    let user = keys::user(&Username::parse("alice_01").unwrap());
+    let before = direct.get(&user, now).await.unwrap().unwrap();
+    enabled.store(true, Ordering::SeqCst);
+
+    let login = serde_json::json!({"account": "alice_01", "password": "correct horse battery", "session": "token"});
+    assert_unavailable(&h.post("/login/", &login).await);
+    let id = h.seed_code_for(MOBILE, "123456", "reset").await;
+    let reset = serde_json::json!({"mobile": MOBILE, "sms_code": "123456", "sms_code_id": id,
+        "password": "a new secret", "password2": "a new secret", "session": "token"});
+    assert_unavailable(&h.post("/password_reset/", &reset).await);
+    assert_eq!(direct.get(&user, now).await.unwrap(), Some(before), "nothing half-written");
+    let code = direct.get(&keys::sms_code(&Mobile::parse(MOBILE).unwrap()), now).await.unwrap().unwrap();
+    assert_eq!(code.n(keys::ATTEMPTS).unwrap(), 0, "an outage is not a wrong guess");
+
+    enabled.store(false, Ordering::SeqCst);
+    let response = h.post("/password_reset/", &reset).await;
+    assert_eq!(response.status, 200, "{:?}", response.json());
+    assert_eq!(
+        h.post("/login/", &serde_json::json!({"account": MOBILE, "password": "a new secret"})).await.status,
+        200
+    );
+}
