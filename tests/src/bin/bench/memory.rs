@@ -47,7 +47,7 @@ pub async fn run(report: &mut Report) {
         ("captcha", "captcha: 200"),
         ("sms", "sms: 200 (loopback Ronglian)"),
         ("register", "register: 200 (Argon2id)"),
-        ("session", "session: 200 (the session and its user)"),
+        ("session", "session: 200 (the session and its generation)"),
         ("account", "account: login 200 (Argon2id verify)"),
     ] {
         if name == "account" {
