@@ -18,7 +18,7 @@ use shared::config::Config;
 use shared::http::ApiError;
 use shared::random::Random;
 use shared::routes::{self, Function, NoMatch};
-use shared::service::{AccountService, CaptchaService, RegisterService, SessionService, SmsService};
+use shared::service::{AccountService, CaptchaService, SessionService, SmsService};
 use shared::sms::SmsSender;
 use shared::store::Store;
 use std::convert::Infallible;
@@ -29,7 +29,6 @@ use std::sync::Arc;
 pub struct LocalApi<S, M, C, R> {
     pub captcha: CaptchaService<Arc<S>, Arc<C>, Arc<R>>,
     pub sms: SmsService<Arc<S>, Arc<M>, Arc<C>, Arc<R>>,
-    pub register: RegisterService<Arc<S>, Arc<C>, R>,
     pub session: SessionService<Arc<S>, Arc<C>>,
     pub account: AccountService<Arc<S>, Arc<C>, R>,
 }
@@ -64,13 +63,6 @@ where
                 Arc::clone(&random),
                 code_key.clone(),
             ),
-            register: RegisterService::new(
-                config,
-                Arc::clone(&store),
-                Arc::clone(&clock),
-                Arc::clone(&random),
-                code_key.clone(),
-            ),
             account: AccountService::new(config, Arc::clone(&store), Arc::clone(&clock), random, code_key),
             session: SessionService::new(config, store, clock),
         }
@@ -81,7 +73,7 @@ where
         match function {
             Function::Captcha => captcha::handle(&self.captcha, request).await,
             Function::Sms => sms::handle(&self.sms, request).await,
-            Function::Register => register::handle(&self.register, request).await,
+            Function::Register => register::handle(&self.account, request).await,
             Function::Session => session::handle(&self.session, request).await,
             Function::Account => account::handle(&self.account, request).await,
         }

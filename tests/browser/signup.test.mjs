@@ -743,6 +743,8 @@ async function solveCaptcha(page, prefix) {
 
 /** Asks for a code in `form` (prefix) and returns it. */
 async function sendCode(page, session, prefix, number) {
+  // The flows' API has a 1 s cooldown per number: let the previous send's pass.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
   await page.fill(`#${prefix}mobile`, number);
   await solveCaptcha(page, prefix);
   const from = output.length;

@@ -8,18 +8,18 @@ use shared::domain::Username;
 use shared::forms;
 use shared::http::{ApiError, BadRequest, SessionDelivery, client_key, json_form, new_session, respond, text};
 use shared::random::Random;
-use shared::service::{NewUser, RegisterService};
+use shared::service::{AccountService, NewUser};
 use shared::store::Store;
 
 pub async fn handle<S: Store, C: Clock, R: Random + 'static>(
-    service: &RegisterService<S, C, R>,
+    service: &AccountService<S, C, R>,
     request: Request,
 ) -> Response<Body> {
     respond(&request, register(service, &request).await)
 }
 
 async fn register<S: Store, C: Clock, R: Random + 'static>(
-    service: &RegisterService<S, C, R>,
+    service: &AccountService<S, C, R>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let form = json_form(request)?;

@@ -2,7 +2,7 @@ use lambda_http::{Error, service_fn};
 use shared::clock::SystemClock;
 use shared::code_key::CodeKey;
 use shared::random::OsRandom;
-use shared::service::RegisterService;
+use shared::service::AccountService;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -11,7 +11,7 @@ async fn main() -> Result<(), Error> {
     shared::startup::init_logging();
     let (config, store) = shared::startup::init().await?;
     let code_key = CodeKey::from_config(&config).map_err(shared::startup::fail)?;
-    let service = RegisterService::new(&config, store, SystemClock, Arc::new(OsRandom), code_key);
+    let service = AccountService::new(&config, store, SystemClock, Arc::new(OsRandom), code_key);
     lambda_http::run(service_fn(|request| async { Ok::<_, Infallible>(register::handle(&service, request).await) }))
         .await
 }

@@ -32,7 +32,8 @@ pub enum LoginProof {
     },
 }
 
-/// Logs people in and manages their accounts.
+/// Signs people up, logs them in and manages their accounts: the register
+/// and account functions both run it.
 #[derive(Debug)]
 pub struct AccountService<S, C, R> {
     pub store: S,

@@ -15,7 +15,7 @@ pub use account::{AccountService, LoginProof};
 pub use captcha::CaptchaService;
 pub use codes::{Guess, MAX_ATTEMPTS};
 pub use limits::{Limit, LimitKind, Limits};
-pub use register::{NewUser, RegisterService};
+pub use register::NewUser;
 pub use session::{SessionInfo, SessionService};
 pub use sms::SmsService;
 

@@ -1,12 +1,11 @@
 //! Registering: claim a guess of the SMS code, then spend the code, create
-//! the user and its mobile guard and start a session in one transaction.
+//! the user, its mobile guard and its generation and start a session in one
+//! transaction.
 
 use super::codes::{self, CODE_GONE, Guess};
 use super::users::UserRecord;
-use super::{Error, Limits};
+use super::{AccountService, Error};
 use crate::clock::{Clock, EpochSeconds};
-use crate::code_key::CodeKey;
-use crate::config::Config;
 use crate::domain::{ClientKey, Password, Purpose, SessionToken, Username};
 use crate::password::PasswordHasher;
 use crate::random::Random;
@@ -21,37 +20,13 @@ pub struct NewUser {
     pub guess: Guess,
 }
 
-/// Creates accounts.
-#[derive(Debug)]
-pub struct RegisterService<S, C, R> {
-    pub store: S,
-    pub clock: C,
-    pub random: Arc<R>,
-    pub hasher: PasswordHasher,
-    pub code_key: CodeKey,
-    pub limits: Limits,
-    /// Seconds a new session lasts.
-    pub session_ttl: i64,
-}
-
 /// What the register transaction's failed conditions mean.
 const USERNAME_TAKEN: &str = "username taken";
 const MOBILE_TAKEN: &str = "mobile taken";
 
-impl<S: Store, C: Clock, R: Random + 'static> RegisterService<S, C, R> {
-    /// The service as every entry point wires it, from the configuration.
-    pub fn new(config: &Config, store: S, clock: C, random: Arc<R>, code_key: CodeKey) -> Self {
-        Self {
-            store,
-            clock,
-            random,
-            hasher: PasswordHasher::owasp(),
-            code_key,
-            limits: Limits::from(config.limits),
-            session_ttl: config.lifetimes.session,
-        }
-    }
-
+/// Signing up is the first of an account's operations: the register
+/// function runs it on the same service as the account function.
+impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     /// Creates the user and returns a new session's token.
     ///
     /// First one UpdateItem claims a guess (see [`codes::check`]): a wrong
