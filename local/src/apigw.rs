@@ -12,6 +12,10 @@ use serde_json::{Value, json};
 use shared::routes::Matched;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::sync::atomic::AtomicU64;
+
+/// Numbers the local requests, as API Gateway gives each an id.
+static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
 
 /// An HTTP request as the local server received it.
 #[derive(Debug, Clone)]
@@ -63,7 +67,7 @@ pub fn event(request: &HttpRequest, matched: &Matched) -> Value {
     context.route_key = Some(route_key.clone());
     context.account_id = Some("000000000000".to_owned());
     context.stage = Some("$default".to_owned());
-    context.request_id = Some("local".to_owned());
+    context.request_id = Some(format!("local-{}", NEXT_REQUEST.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
     context.apiid = Some("local".to_owned());
     context.domain_name = Some("127.0.0.1".to_owned());
     context.domain_prefix = Some("local".to_owned());

@@ -20,6 +20,7 @@ use tokio::net::TcpListener;
 async fn main() -> Result<(), lambda_http::Error> {
     shared::startup::init_logging();
     let config = Config::from_env().map_err(shared::startup::fail)?;
+    shared::telemetry::metrics::init(&config.metrics_namespace);
     let address = address_from_env().unwrap_or_else(|message| exit(&message));
     let listener = listen(address).await.unwrap_or_else(|message| exit(&message));
 

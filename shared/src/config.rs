@@ -1,6 +1,8 @@
 //! Configuration, read once per cold start from the environment.
 
+use crate::domain::{Mobile, SmsCode};
 use secrecy::SecretString;
+use std::fmt;
 
 pub const TABLE_NAME: &str = "TABLE_NAME";
 pub const CAPTCHA_TTL_SECONDS: &str = "CAPTCHA_TTL_SECONDS";
@@ -22,6 +24,11 @@ pub const RONGLIAN_AUTH_TOKEN: &str = "RONGLIAN_AUTH_TOKEN";
 pub const RONGLIAN_APP_ID: &str = "RONGLIAN_APP_ID";
 pub const RONGLIAN_TEMPLATE_ID: &str = "RONGLIAN_TEMPLATE_ID";
 pub const RONGLIAN_BASE_URL: &str = "RONGLIAN_BASE_URL";
+pub const SMS_PREFIX_DIGITS: &str = "SMS_PREFIX_DIGITS";
+pub const SMS_PREFIX_FREE_SENDS: &str = "SMS_PREFIX_FREE_SENDS";
+pub const SMS_PREFIX_CREDIT_PER_VERIFY: &str = "SMS_PREFIX_CREDIT_PER_VERIFY";
+pub const SMS_TEST_NUMBERS: &str = "SMS_TEST_NUMBERS";
+pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
 
 /// Every variable the code reads, for the template consistency check.
 /// (`AWS_ENDPOINT_URL_DYNAMODB` and the other `AWS_*` ones are the SDK's.)
@@ -46,6 +53,11 @@ pub const VARIABLES: &[&str] = &[
     RONGLIAN_APP_ID,
     RONGLIAN_TEMPLATE_ID,
     RONGLIAN_BASE_URL,
+    SMS_PREFIX_DIGITS,
+    SMS_PREFIX_FREE_SENDS,
+    SMS_PREFIX_CREDIT_PER_VERIFY,
+    SMS_TEST_NUMBERS,
+    METRICS_NAMESPACE,
 ];
 
 /// Ronglian's production endpoint.
@@ -112,6 +124,70 @@ impl Default for LimitsConfig {
     }
 }
 
+/// Conversion-guarded sending: each number prefix (the carrier block) may
+/// be sent `free_sends` codes an hour, and each code verified under it adds
+/// `credit_per_verify` more, so that sends nobody enters (SMS pumping) soon
+/// stop while real sign-ups never do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrefixAllowance {
+    /// How many leading digits make a prefix.
+    pub digits: usize,
+    pub free_sends: i64,
+    pub credit_per_verify: i64,
+}
+
+impl Default for PrefixAllowance {
+    fn default() -> Self {
+        Self { digits: 7, free_sends: 30, credit_per_verify: 3 }
+    }
+}
+
+/// Numbers that get a fixed code and no SMS, for app-store review and QA
+/// (`SMS_TEST_NUMBERS`, `number:code` pairs). `Debug` shows masked numbers only.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct TestNumbers(Vec<(Mobile, SmsCode)>);
+
+impl TestNumbers {
+    /// At most this many pairs: test numbers are an exception, not a pool.
+    pub const MAX: usize = 10;
+
+    /// The fixed code of `mobile`, if it is a test number.
+    pub fn code_for(&self, mobile: &Mobile) -> Option<&SmsCode> {
+        self.0.iter().find(|(number, _)| number == mobile).map(|(_, code)| code)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Parses `number:code,number:code`.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let invalid = |reason| ConfigError::Invalid { name: SMS_TEST_NUMBERS, reason };
+        let pairs = text
+            .split(',')
+            .map(str::trim)
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (number, code) = pair.split_once(':').ok_or(invalid("expected number:code pairs"))?;
+                let number =
+                    Mobile::parse(number.trim()).map_err(|_| invalid("a test number is not a mobile number"))?;
+                let code = SmsCode::parse(code.trim()).map_err(|_| invalid("a test code is not six digits"))?;
+                Ok((number, code))
+            })
+            .collect::<Result<Vec<_>, ConfigError>>()?;
+        if pairs.len() > Self::MAX {
+            return Err(invalid("at most 10 test numbers"));
+        }
+        Ok(Self(pairs))
+    }
+}
+
+impl fmt::Debug for TestNumbers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.iter().map(|(number, _)| number.masked().to_string())).finish()
+    }
+}
+
 /// Credentials and template of a Ronglian Cloud account.
 #[derive(Debug, Clone)]
 pub struct RonglianConfig {
@@ -134,6 +210,10 @@ pub struct Config {
     pub ronglian: Option<RonglianConfig>,
     /// The key SMS codes are stored under (HMAC-SHA256), at least 32 bytes.
     pub sms_code_key: Option<SecretString>,
+    pub prefix_allowance: PrefixAllowance,
+    pub test_numbers: TestNumbers,
+    /// The CloudWatch namespace of the metrics.
+    pub metrics_namespace: String,
 }
 
 /// Every mainland China mobile number: what `Mobile` accepts at all.
@@ -200,6 +280,41 @@ impl Config {
             None => None,
         };
 
+        let allowance_defaults = PrefixAllowance::default();
+        let prefix_allowance = PrefixAllowance {
+            digits: usize::try_from(number(
+                SMS_PREFIX_DIGITS,
+                7,
+                11,
+                "expected how many leading digits make a prefix, 1 to 11",
+            )?)
+            .unwrap_or(7),
+            free_sends: count(SMS_PREFIX_FREE_SENDS, allowance_defaults.free_sends)?,
+            credit_per_verify: match get(SMS_PREFIX_CREDIT_PER_VERIFY) {
+                None => allowance_defaults.credit_per_verify,
+                Some(value) => match value.trim().parse::<i64>() {
+                    Ok(n) if (0..=1_000).contains(&n) => n,
+                    _ => {
+                        return Err(ConfigError::Invalid {
+                            name: SMS_PREFIX_CREDIT_PER_VERIFY,
+                            reason: "expected a whole number from 0 to 1000",
+                        });
+                    }
+                },
+            },
+        };
+        let test_numbers = get(SMS_TEST_NUMBERS).map(|text| TestNumbers::parse(&text)).transpose()?.unwrap_or_default();
+        let metrics_namespace =
+            get(METRICS_NAMESPACE).unwrap_or_else(|| crate::telemetry::metrics::DEFAULT_NAMESPACE.to_owned());
+        let valid_namespace =
+            |ns: &str| ns.len() <= 255 && ns.bytes().all(|b| b.is_ascii_alphanumeric() || b".-_/#:".contains(&b));
+        if !valid_namespace(&metrics_namespace) {
+            return Err(ConfigError::Invalid {
+                name: METRICS_NAMESPACE,
+                reason: "expected letters, digits and . - _ / # : only",
+            });
+        }
+
         let prefixes = get(SMS_NUMBER_PREFIXES).unwrap_or_else(|| DEFAULT_SMS_NUMBER_PREFIXES.to_owned());
         let sms_number_prefixes: Vec<String> =
             prefixes.split(',').map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect();
@@ -248,7 +363,17 @@ impl Config {
                     })
                 }
             };
-        Ok(Self { table_name: get(TABLE_NAME), lifetimes, limits, sms_number_prefixes, ronglian, sms_code_key })
+        Ok(Self {
+            table_name: get(TABLE_NAME),
+            lifetimes,
+            limits,
+            sms_number_prefixes,
+            ronglian,
+            sms_code_key,
+            prefix_allowance,
+            test_numbers,
+            metrics_namespace,
+        })
     }
 
     /// The SMS code key, which the functions that store or check codes need.
@@ -381,6 +506,47 @@ mod tests {
         let key = "k".repeat(32);
         assert!(config(&[(SMS_CODE_KEY, &key)]).unwrap().require_sms_code_key().is_ok());
         assert!(!format!("{:?}", config(&[(SMS_CODE_KEY, &key)]).unwrap()).contains(&key));
+    }
+
+    #[test]
+    fn test_numbers_are_number_code_pairs_at_most_ten_and_their_codes_never_show() {
+        let config = config(&[(SMS_TEST_NUMBERS, " 13800000000:246810 , 13900000001:135790")]).unwrap();
+        let number = Mobile::parse("13800000000").unwrap();
+        assert_eq!(config.test_numbers.code_for(&number).map(SmsCode::as_str), Some("246810"));
+        assert_eq!(config.test_numbers.code_for(&Mobile::parse("13800000001").unwrap()), None);
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("246810") && !debug.contains("13800000000"), "{debug}");
+        let eleven: Vec<String> = (0..11).map(|i| format!("1380000000{}:123456", i % 10)).collect();
+        for bad in ["13800000000", "13800000000:12345", "12345:123456", eleven.join(",").as_str()] {
+            assert!(
+                matches!(config_of(SMS_TEST_NUMBERS, bad), Err(ConfigError::Invalid { name: SMS_TEST_NUMBERS, .. })),
+                "{bad}"
+            );
+        }
+        assert!(super::config(&[]).unwrap().test_numbers.is_empty());
+    }
+
+    fn config_of(name: &str, value: &str) -> Result<Config, ConfigError> {
+        config(&[(name, value)])
+    }
+
+    #[test]
+    fn the_prefix_allowance_defaults_to_7_digits_30_free_and_3_per_verification() {
+        assert_eq!(
+            config(&[]).unwrap().prefix_allowance,
+            PrefixAllowance { digits: 7, free_sends: 30, credit_per_verify: 3 }
+        );
+        assert_eq!(config_of(SMS_PREFIX_CREDIT_PER_VERIFY, "0").unwrap().prefix_allowance.credit_per_verify, 0);
+        for (name, bad) in
+            [(SMS_PREFIX_DIGITS, "12"), (SMS_PREFIX_FREE_SENDS, "0"), (SMS_PREFIX_CREDIT_PER_VERIFY, "-1")]
+        {
+            assert!(
+                matches!(config_of(name, bad), Err(ConfigError::Invalid { name: n, .. }) if n == name),
+                "{name}={bad}"
+            );
+        }
+        assert!(config_of(METRICS_NAMESPACE, "bad namespace!").is_err());
+        assert_eq!(config(&[]).unwrap().metrics_namespace, "PhoneVerify");
     }
 
     #[test]

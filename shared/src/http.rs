@@ -7,12 +7,15 @@ use crate::domain::{
     InvalidSmsCodeId, InvalidUsername, SessionToken,
 };
 use crate::messages::{Lang, message};
+use crate::routes::Function;
 use crate::service::{Error as ServiceError, LimitKind};
 use crate::sms::SmsError;
 use crate::store::StoreError;
+use crate::telemetry::{self, Metric, RequestContext, metrics};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Map, Value, json};
+use std::future::Future;
 
 /// The session cookie's name: Django's `sessionid` with the `__Host-`
 /// prefix, so that browsers accept it only Secure, for `Path=/` and from
@@ -233,6 +236,40 @@ pub fn cause_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// Serves one request of `function`: runs `handler` inside the request's
+/// telemetry scope (see [`crate::telemetry`]), counts a refusal by its key,
+/// and answers as [`respond`] does.
+pub async fn serve(
+    function: Function,
+    request: &Request,
+    handler: impl Future<Output = Result<Response<Body>, ApiError>>,
+) -> Response<Body> {
+    let context = RequestContext {
+        function: function.name(),
+        request_id: request_id(request),
+        client_ip: source_ip(request).map(str::to_owned),
+    };
+    let counted = async {
+        let result = handler.await;
+        if let Err(error) = &result {
+            metrics::count(Metric::Refusals, &[("Error", error.key())]);
+        }
+        result
+    };
+    let result = telemetry::scope(context, counted, |result| result.as_ref().map(drop).map_err(ApiError::key)).await;
+    respond(request, result)
+}
+
+/// API Gateway's id of the request, else Lambda's, else `""`.
+fn request_id(request: &Request) -> String {
+    let gateway = match request.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(context)) => context.request_id.clone(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    };
+    gateway.or_else(|| request.lambda_context_ref().map(|context| context.request_id.clone())).unwrap_or_default()
+}
+
 /// Runs a handler body and turns its error into the JSON error response,
 /// in the language the request's `Accept-Language` asks for; the answer
 /// says which with `Content-Language`.
@@ -387,10 +424,13 @@ fn session_cookie(request: &Request) -> Option<SessionToken> {
 /// The client as per-client caps key it, from the address API Gateway saw
 /// (`requestContext.http.sourceIp`; forwarding headers are never trusted).
 pub fn client_key(request: &Request) -> Option<ClientKey> {
+    source_ip(request).and_then(ClientKey::parse)
+}
+
+/// The address API Gateway saw (`requestContext.http.sourceIp`).
+pub fn source_ip(request: &Request) -> Option<&str> {
     match request.request_context_ref()? {
-        lambda_http::request::RequestContext::ApiGatewayV2(context) => {
-            context.http.source_ip.as_deref().and_then(ClientKey::parse)
-        }
+        lambda_http::request::RequestContext::ApiGatewayV2(context) => context.http.source_ip.as_deref(),
         #[allow(unreachable_patterns)]
         _ => None,
     }

@@ -1,10 +1,12 @@
 //! Cold-start wiring shared by every Lambda's `main`.
 
 use crate::config::{Config, ConfigError};
+use crate::routes::Function;
 use crate::store::{DynamoStore, client_from_env};
+use crate::telemetry::{Metric, metrics};
 
 /// Our own crates: the level asked for applies to these only.
-const OWN_CRATES: &[&str] = &["shared", "captcha", "sms", "register", "session", "local_api"];
+const OWN_CRATES: &[&str] = &["shared", "captcha", "sms", "register", "session", "account", "local_api"];
 
 /// Sets up logging as Lambda's advanced logging controls ask (a few lines of
 /// `Targets` rather than `EnvFilter`, whose regex engine adds about half a
@@ -42,9 +44,11 @@ pub fn init_logging() {
 
 /// Reads the configuration and connects the store: what every function
 /// needs before its first request. A bad variable is logged in one line
-/// naming it, and the error fails the cold start.
-pub async fn init() -> Result<(Config, DynamoStore), lambda_http::Error> {
+/// naming it, and the error fails the cold start. Counts the cold start.
+pub async fn init(function: Function) -> Result<(Config, DynamoStore), lambda_http::Error> {
     let config = Config::from_env().map_err(fail)?;
+    metrics::init(&config.metrics_namespace);
+    metrics::count(Metric::ColdStarts, &[("Function", function.name())]);
     let table = config.require_table().map_err(fail)?.to_owned();
     let store = DynamoStore::new(client_from_env().await, table);
     Ok((config, store))

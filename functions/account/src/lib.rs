@@ -9,10 +9,11 @@ use shared::clock::Clock;
 use shared::domain::{Password, SmsCode, SmsCodeId};
 use shared::forms;
 use shared::http::{
-    ApiError, BadRequest, SessionDelivery, client_key, json_form, new_session, ok, respond, session_token, text,
+    ApiError, BadRequest, SessionDelivery, client_key, json_form, new_session, ok, serve, session_token, text,
     with_session_cookie,
 };
 use shared::random::Random;
+use shared::routes::Function;
 use shared::service::{AccountService, Error, LoginProof};
 use shared::store::Store;
 
@@ -20,7 +21,7 @@ pub async fn handle<S: Store, C: Clock, R: Random + 'static>(
     service: &AccountService<S, C, R>,
     request: Request,
 ) -> Response<Body> {
-    respond(&request, route(service, &request).await)
+    serve(Function::Account, &request, route(service, &request)).await
 }
 
 async fn route<S: Store, C: Clock, R: Random + 'static>(

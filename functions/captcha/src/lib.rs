@@ -4,8 +4,9 @@
 use lambda_http::{Body, Request, Response};
 use shared::clock::Clock;
 use shared::domain::CaptchaId;
-use shared::http::{ApiError, client_key, path_parameter, png, respond};
+use shared::http::{ApiError, client_key, path_parameter, png, serve};
 use shared::random::Random;
+use shared::routes::Function;
 use shared::service::CaptchaService;
 use shared::store::Store;
 
@@ -13,7 +14,7 @@ pub async fn handle<S: Store, C: Clock, R: Random>(
     service: &CaptchaService<S, C, R>,
     request: Request,
 ) -> Response<Body> {
-    respond(&request, issue(service, &request).await)
+    serve(Function::Captcha, &request, issue(service, &request)).await
 }
 
 async fn issue<S: Store, C: Clock, R: Random>(

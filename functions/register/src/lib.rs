@@ -6,8 +6,9 @@ use serde_json::{Map, Value};
 use shared::clock::Clock;
 use shared::domain::Username;
 use shared::forms;
-use shared::http::{ApiError, BadRequest, SessionDelivery, client_key, json_form, new_session, respond, text};
+use shared::http::{ApiError, BadRequest, SessionDelivery, client_key, json_form, new_session, serve, text};
 use shared::random::Random;
+use shared::routes::Function;
 use shared::service::{AccountService, NewUser};
 use shared::store::Store;
 
@@ -15,7 +16,7 @@ pub async fn handle<S: Store, C: Clock, R: Random + 'static>(
     service: &AccountService<S, C, R>,
     request: Request,
 ) -> Response<Body> {
-    respond(&request, register(service, &request).await)
+    serve(Function::Register, &request, register(service, &request)).await
 }
 
 async fn register<S: Store, C: Clock, R: Random + 'static>(

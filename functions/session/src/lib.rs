@@ -4,12 +4,13 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Map, json};
 use shared::clock::Clock;
-use shared::http::{ApiError, ok, respond, session_token, with_session_cookie};
+use shared::http::{ApiError, ok, serve, session_token, with_session_cookie};
+use shared::routes::Function;
 use shared::service::{Error, SessionService};
 use shared::store::Store;
 
 pub async fn handle<S: Store, C: Clock>(service: &SessionService<S, C>, request: Request) -> Response<Body> {
-    respond(&request, route(service, &request).await)
+    serve(Function::Session, &request, route(service, &request)).await
 }
 
 async fn route<S: Store, C: Clock>(

@@ -6,8 +6,9 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value};
 use shared::clock::Clock;
 use shared::domain::{CaptchaAnswer, CaptchaId, Mobile, Purpose};
-use shared::http::{ApiError, BadRequest, client_key, ok, path_parameter, query_parameter, respond};
+use shared::http::{ApiError, BadRequest, client_key, ok, path_parameter, query_parameter, serve};
 use shared::random::Random;
+use shared::routes::Function;
 use shared::service::SmsService;
 use shared::sms::SmsSender;
 use shared::store::Store;
@@ -16,7 +17,7 @@ pub async fn handle<S: Store, M: SmsSender, C: Clock, R: Random>(
     service: &SmsService<S, M, C, R>,
     request: Request,
 ) -> Response<Body> {
-    respond(&request, send(service, &request).await)
+    serve(Function::Sms, &request, send(service, &request)).await
 }
 
 async fn send<S: Store, M: SmsSender, C: Clock, R: Random>(

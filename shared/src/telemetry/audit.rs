@@ -1,0 +1,173 @@
+//! Audit events: one JSON line per security event, whatever the log level,
+//! naming the event, its outcome, the masked number, the client and the
+//! request. Nothing secret ever goes in: numbers are masked, and codes,
+//! passwords and tokens have no field.
+
+use super::{RequestContext, metrics::now_millis, with_scope};
+use crate::domain::{Mobile, Purpose};
+use serde_json::{Map, Value, json};
+
+/// A security event. A request expects at most one ([`expect`]); a code
+/// verification inside it is written on its own ([`code_verified`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    CodeSent,
+    CodeVerified,
+    AccountCreated,
+    /// A login: `login_succeeded` or `login_failed`.
+    Login(LoginMethod),
+    PasswordReset,
+    SessionsRevoked,
+    AccountClosed,
+}
+
+/// How someone logged in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginMethod {
+    Password,
+    SmsCode,
+}
+
+impl Event {
+    /// The `audit` field: the event's name, by its outcome.
+    pub fn name(self, succeeded: bool) -> &'static str {
+        match self {
+            Event::CodeSent => "code_sent",
+            Event::CodeVerified => "code_verified",
+            Event::AccountCreated => "account_created",
+            Event::Login(_) if succeeded => "login_succeeded",
+            Event::Login(_) => "login_failed",
+            Event::PasswordReset => "password_reset",
+            Event::SessionsRevoked => "sessions_revoked",
+            Event::AccountClosed => "account_closed",
+        }
+    }
+}
+
+/// The expected event of a request and what the services learnt about it.
+#[derive(Debug, Default)]
+pub(super) struct Pending {
+    event: Option<Event>,
+    mobile: Option<String>,
+    purpose: Option<Purpose>,
+    test_number: bool,
+}
+
+impl Pending {
+    /// The line for the request's event, if it expected one.
+    pub(super) fn line(&self, context: &RequestContext, outcome: Result<(), &'static str>) -> Option<String> {
+        let event = self.event?;
+        Some(line(event, context, self, outcome, now_millis()))
+    }
+}
+
+/// This request is `event`: its line is written when it ends.
+pub fn expect(event: Event) {
+    with_scope(|scope| scope.audit.event = Some(event));
+}
+
+/// The number the request's event is about (written masked).
+pub fn mobile(mobile: &Mobile) {
+    with_scope(|scope| scope.audit.mobile = Some(mobile.masked().to_string()));
+}
+
+/// What the code the event is about is for.
+pub fn purpose(purpose: Purpose) {
+    with_scope(|scope| scope.audit.purpose = Some(purpose));
+}
+
+/// The event is about a configured test number.
+pub fn test_number() {
+    with_scope(|scope| scope.audit.test_number = true);
+}
+
+/// A right code was spent: written at once, with the request's context.
+pub fn code_verified(mobile: &Mobile, purpose: Purpose) {
+    let written = with_scope(|scope| {
+        let pending = Pending {
+            event: Some(Event::CodeVerified),
+            mobile: Some(mobile.masked().to_string()),
+            purpose: Some(purpose),
+            test_number: scope.audit.test_number,
+        };
+        line(Event::CodeVerified, &scope.context, &pending, Ok(()), now_millis())
+    });
+    let line = written.unwrap_or_else(|| {
+        let pending =
+            Pending { mobile: Some(mobile.masked().to_string()), purpose: Some(purpose), ..Pending::default() };
+        line(Event::CodeVerified, &RequestContext::default(), &pending, Ok(()), now_millis())
+    });
+    println!("{line}");
+}
+
+/// The JSON line; its schema is in the README.
+fn line(
+    event: Event,
+    context: &RequestContext,
+    pending: &Pending,
+    outcome: Result<(), &'static str>,
+    time: u128,
+) -> String {
+    let mut line = Map::new();
+    line.insert("audit".to_owned(), json!(event.name(outcome.is_ok())));
+    line.insert("outcome".to_owned(), json!(outcome.err().unwrap_or("ok")));
+    line.insert("time".to_owned(), json!(time));
+    line.insert("function".to_owned(), json!(context.function));
+    line.insert("request_id".to_owned(), json!(context.request_id));
+    line.insert("client_ip".to_owned(), context.client_ip.as_deref().map_or(Value::Null, Value::from));
+    if let Some(mobile) = &pending.mobile {
+        line.insert("mobile".to_owned(), json!(mobile));
+    }
+    if let Some(purpose) = pending.purpose {
+        line.insert("purpose".to_owned(), json!(purpose.as_str()));
+    }
+    if let Event::Login(method) = event {
+        let method = match method {
+            LoginMethod::Password => "password",
+            LoginMethod::SmsCode => "sms_code",
+        };
+        line.insert("method".to_owned(), json!(method));
+    }
+    if pending.test_number {
+        line.insert("test_number".to_owned(), json!(true));
+    }
+    Value::Object(line).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context() -> RequestContext {
+        RequestContext {
+            function: "account",
+            request_id: "req-1".to_owned(),
+            client_ip: Some("203.0.113.9".to_owned()),
+        }
+    }
+
+    #[test]
+    fn a_failed_login_names_its_outcome_method_and_masked_number() {
+        let mobile = Mobile::parse("13800138000").unwrap();
+        let pending = Pending { mobile: Some(mobile.masked().to_string()), ..Pending::default() };
+        let line = line(Event::Login(LoginMethod::Password), &context(), &pending, Err("login_failed"), 7);
+        let json: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            json,
+            json!({"audit": "login_failed", "outcome": "login_failed", "time": 7, "function": "account",
+                   "request_id": "req-1", "client_ip": "203.0.113.9", "mobile": "138****8000", "method": "password"})
+        );
+        assert!(!line.contains("13800138000"));
+    }
+
+    #[test]
+    fn a_request_without_an_expected_event_writes_no_line() {
+        assert_eq!(Pending::default().line(&context(), Ok(())), None);
+        let sent = Pending { event: Some(Event::CodeSent), test_number: true, ..Pending::default() };
+        let json: Value = serde_json::from_str(&sent.line(&context(), Ok(())).unwrap()).unwrap();
+        assert_eq!(
+            (&json["audit"], &json["outcome"], &json["test_number"]),
+            (&json!("code_sent"), &json!("ok"), &json!(true))
+        );
+    }
+}
