@@ -523,7 +523,7 @@ mod tests {
                 "{bad}"
             );
         }
-        assert!(config(&[]).unwrap().test_numbers.is_empty());
+        assert!(config_of(SMS_TEST_NUMBERS, "").unwrap().test_numbers.is_empty());
     }
 
     fn config_of(name: &str, value: &str) -> Result<Config, ConfigError> {
