@@ -36,12 +36,20 @@ impl CodeKey {
 
     /// The tag stored for `code`, bound to the send it belongs to.
     pub fn tag(&self, id: &SmsCodeId, code: &SmsCode) -> String {
+        self.tag_parts(&[id.as_str(), code.as_str()])
+    }
+
+    /// The hex HMAC of `parts` joined by `:` (none of which may contain one).
+    pub fn tag_parts(&self, parts: &[&str]) -> String {
         let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(self.0.expose_secret()) else {
             unreachable!("HMAC takes a key of any length")
         };
-        mac.update(id.as_str().as_bytes());
-        mac.update(b":");
-        mac.update(code.as_str().as_bytes());
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                mac.update(b":");
+            }
+            mac.update(part.as_bytes());
+        }
         mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
     }
 

@@ -107,6 +107,8 @@ pub struct LimitsConfig {
     pub login_failures_per_account: i64,
     /// Failed logins per client per hour.
     pub login_failures_per_ip_per_hour: i64,
+    /// Sends per number prefix, refilled by verifications.
+    pub prefix_allowance: PrefixAllowance,
 }
 
 impl Default for LimitsConfig {
@@ -120,6 +122,7 @@ impl Default for LimitsConfig {
             sms_code_failures_per_ip_per_hour: 30,
             login_failures_per_account: 5,
             login_failures_per_ip_per_hour: 50,
+            prefix_allowance: PrefixAllowance::default(),
         }
     }
 }
@@ -210,7 +213,6 @@ pub struct Config {
     pub ronglian: Option<RonglianConfig>,
     /// The key SMS codes are stored under (HMAC-SHA256), at least 32 bytes.
     pub sms_code_key: Option<SecretString>,
-    pub prefix_allowance: PrefixAllowance,
     pub test_numbers: TestNumbers,
     /// The CloudWatch namespace of the metrics.
     pub metrics_namespace: String,
@@ -249,37 +251,6 @@ impl Config {
             session: seconds(SESSION_TTL_SECONDS, defaults.session)?,
         };
 
-        let limit_defaults = LimitsConfig::default();
-        let limits = LimitsConfig {
-            sms_per_mobile_per_day: count(SMS_PER_MOBILE_PER_DAY, limit_defaults.sms_per_mobile_per_day)?,
-            sms_per_ip_per_hour: count(SMS_PER_IP_PER_HOUR, limit_defaults.sms_per_ip_per_hour)?,
-            sms_per_minute: count(SMS_PER_MINUTE, limit_defaults.sms_per_minute)?,
-            captchas_per_ip_per_minute: count(CAPTCHAS_PER_IP_PER_MINUTE, limit_defaults.captchas_per_ip_per_minute)?,
-            captcha_failures_per_ip_per_hour: count(
-                CAPTCHA_FAILURES_PER_IP_PER_HOUR,
-                limit_defaults.captcha_failures_per_ip_per_hour,
-            )?,
-            sms_code_failures_per_ip_per_hour: count(
-                SMS_CODE_FAILURES_PER_IP_PER_HOUR,
-                limit_defaults.sms_code_failures_per_ip_per_hour,
-            )?,
-            login_failures_per_account: count(LOGIN_FAILURES_PER_ACCOUNT, limit_defaults.login_failures_per_account)?,
-            login_failures_per_ip_per_hour: count(
-                LOGIN_FAILURES_PER_IP_PER_HOUR,
-                limit_defaults.login_failures_per_ip_per_hour,
-            )?,
-        };
-        let sms_code_key = match get(SMS_CODE_KEY) {
-            Some(key) if key.len() >= 32 => Some(SecretString::from(key)),
-            Some(_) => {
-                return Err(ConfigError::Invalid {
-                    name: SMS_CODE_KEY,
-                    reason: "expected at least 32 characters of random text",
-                });
-            }
-            None => None,
-        };
-
         let allowance_defaults = PrefixAllowance::default();
         let prefix_allowance = PrefixAllowance {
             digits: usize::try_from(number(
@@ -303,6 +274,38 @@ impl Config {
                 },
             },
         };
+        let limit_defaults = LimitsConfig::default();
+        let limits = LimitsConfig {
+            sms_per_mobile_per_day: count(SMS_PER_MOBILE_PER_DAY, limit_defaults.sms_per_mobile_per_day)?,
+            sms_per_ip_per_hour: count(SMS_PER_IP_PER_HOUR, limit_defaults.sms_per_ip_per_hour)?,
+            sms_per_minute: count(SMS_PER_MINUTE, limit_defaults.sms_per_minute)?,
+            captchas_per_ip_per_minute: count(CAPTCHAS_PER_IP_PER_MINUTE, limit_defaults.captchas_per_ip_per_minute)?,
+            captcha_failures_per_ip_per_hour: count(
+                CAPTCHA_FAILURES_PER_IP_PER_HOUR,
+                limit_defaults.captcha_failures_per_ip_per_hour,
+            )?,
+            sms_code_failures_per_ip_per_hour: count(
+                SMS_CODE_FAILURES_PER_IP_PER_HOUR,
+                limit_defaults.sms_code_failures_per_ip_per_hour,
+            )?,
+            login_failures_per_account: count(LOGIN_FAILURES_PER_ACCOUNT, limit_defaults.login_failures_per_account)?,
+            login_failures_per_ip_per_hour: count(
+                LOGIN_FAILURES_PER_IP_PER_HOUR,
+                limit_defaults.login_failures_per_ip_per_hour,
+            )?,
+            prefix_allowance,
+        };
+        let sms_code_key = match get(SMS_CODE_KEY) {
+            Some(key) if key.len() >= 32 => Some(SecretString::from(key)),
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: SMS_CODE_KEY,
+                    reason: "expected at least 32 characters of random text",
+                });
+            }
+            None => None,
+        };
+
         let test_numbers = get(SMS_TEST_NUMBERS).map(|text| TestNumbers::parse(&text)).transpose()?.unwrap_or_default();
         let metrics_namespace =
             get(METRICS_NAMESPACE).unwrap_or_else(|| crate::telemetry::metrics::DEFAULT_NAMESPACE.to_owned());
@@ -370,7 +373,6 @@ impl Config {
             sms_number_prefixes,
             ronglian,
             sms_code_key,
-            prefix_allowance,
             test_numbers,
             metrics_namespace,
         })
@@ -533,10 +535,10 @@ mod tests {
     #[test]
     fn the_prefix_allowance_defaults_to_7_digits_30_free_and_3_per_verification() {
         assert_eq!(
-            config(&[]).unwrap().prefix_allowance,
+            config(&[]).unwrap().limits.prefix_allowance,
             PrefixAllowance { digits: 7, free_sends: 30, credit_per_verify: 3 }
         );
-        assert_eq!(config_of(SMS_PREFIX_CREDIT_PER_VERIFY, "0").unwrap().prefix_allowance.credit_per_verify, 0);
+        assert_eq!(config_of(SMS_PREFIX_CREDIT_PER_VERIFY, "0").unwrap().limits.prefix_allowance.credit_per_verify, 0);
         for (name, bad) in
             [(SMS_PREFIX_DIGITS, "12"), (SMS_PREFIX_FREE_SENDS, "0"), (SMS_PREFIX_CREDIT_PER_VERIFY, "-1")]
         {

@@ -154,6 +154,7 @@ impl ApiError {
                         LimitKind::CodeFailures => "sms_code_failure_limit",
                         LimitKind::LoginAccount => "login_locked",
                         LimitKind::LoginIp => "login_ip_limit",
+                        LimitKind::PrefixAllowance => "prefix_suspended",
                     };
                     Outcome { retry_after: Some(*retry_after), ..outcome(StatusCode::TOO_MANY_REQUESTS, key) }
                 }
@@ -249,6 +250,8 @@ pub async fn serve(
         request_id: request_id(request),
         client_ip: source_ip(request).map(str::to_owned),
     };
+    // On the heap: the handler's future is large, and debug builds copy it at every layer.
+    let handler = Box::pin(handler);
     let counted = async {
         let result = handler.await;
         if let Err(error) = &result {
@@ -600,6 +603,7 @@ mod tests {
             LimitKind::CodeFailures,
             LimitKind::LoginAccount,
             LimitKind::LoginIp,
+            LimitKind::PrefixAllowance,
         ];
         let unknown = || SmsError::Unknown("timeout".into(), None);
         let limited = SmsError::RateLimited { status_code: "160038".into(), message: String::new() };

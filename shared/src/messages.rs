@@ -161,6 +161,11 @@ pub const MESSAGES: &[Text] = &[
         "Too many failed logins from your network, please try again later",
         "您所在的网络登录失败次数过多，请稍后再试",
     ),
+    text(
+        "prefix_suspended",
+        "SMS to numbers like this one are paused for a while, please try again later",
+        "该号段短信发送暂时受限，请稍后再试",
+    ),
     text("sms_code_expired", "SMS verification code has expired", "短信验证码已过期"),
     text("sms_code_incorrect", "Incorrect SMS verification code", "短信验证码错误"),
     text("sms_code_wrong_purpose", "This SMS code was sent for something else", "该短信验证码不能用于此操作"),

@@ -16,6 +16,7 @@ use shared::random::Random;
 use shared::routes::Function;
 use shared::service::{AccountService, Error, LoginProof};
 use shared::store::Store;
+use shared::telemetry::audit::{self, Event, LoginMethod};
 
 pub async fn handle<S: Store, C: Clock, R: Random + 'static>(
     service: &AccountService<S, C, R>,
@@ -33,6 +34,7 @@ async fn route<S: Store, C: Clock, R: Random + 'static>(
     let ttl = service.session_ttl;
     match (request.method().clone(), path.rsplit('/').next().unwrap_or_default()) {
         (Method::POST, "login") => {
+            audit::expect(Event::Login(LoginMethod::Password));
             let form = json_form(request)?;
             let account = text(&form, "account").trim();
             if account.is_empty() {
@@ -44,12 +46,14 @@ async fn route<S: Store, C: Clock, R: Random + 'static>(
             Ok(new_session(&token, delivery, ttl))
         }
         (Method::POST, "sms_login") => {
+            audit::expect(Event::Login(LoginMethod::SmsCode));
             let form = json_form(request)?;
             let (guess, delivery) = (forms::guess(&form)?, SessionDelivery::from_form(&form)?);
             let token = service.login_with_code(&guess, client.as_ref()).await?;
             Ok(new_session(&token, delivery, ttl))
         }
         (Method::POST, "password_reset") => {
+            audit::expect(Event::PasswordReset);
             let form = json_form(request)?;
             let guess = forms::guess(&form)?;
             let (password, delivery) = (forms::new_password(&form)?, SessionDelivery::from_form(&form)?);
@@ -57,11 +61,13 @@ async fn route<S: Store, C: Clock, R: Random + 'static>(
             Ok(new_session(&token, delivery, ttl))
         }
         (Method::DELETE, "sessions") => {
+            audit::expect(Event::SessionsRevoked);
             let token = session_token(request).ok_or(Error::NotLoggedIn)?;
             service.end_all_sessions(&token).await?;
             Ok(with_session_cookie(ok(Map::new()), None, 0))
         }
         (Method::DELETE, "account") => {
+            audit::expect(Event::AccountClosed);
             let token = session_token(request).ok_or(Error::NotLoggedIn)?;
             let form = json_form(request)?;
             service.close(&token, proof(&form)?, client.as_ref()).await?;

@@ -11,6 +11,7 @@ use shared::random::Random;
 use shared::routes::Function;
 use shared::service::{AccountService, NewUser};
 use shared::store::Store;
+use shared::telemetry::{Event, audit};
 
 pub async fn handle<S: Store, C: Clock, R: Random + 'static>(
     service: &AccountService<S, C, R>,
@@ -23,6 +24,7 @@ async fn register<S: Store, C: Clock, R: Random + 'static>(
     service: &AccountService<S, C, R>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
+    audit::expect(Event::AccountCreated);
     let form = json_form(request)?;
     let (user, delivery) = (parse_form(&form)?, SessionDelivery::from_form(&form)?);
     let token = service.register(user, client_key(request).as_ref()).await?;

@@ -12,6 +12,7 @@ use shared::routes::Function;
 use shared::service::SmsService;
 use shared::sms::SmsSender;
 use shared::store::Store;
+use shared::telemetry::{Event, audit};
 
 pub async fn handle<S: Store, M: SmsSender, C: Clock, R: Random>(
     service: &SmsService<S, M, C, R>,
@@ -24,6 +25,7 @@ async fn send<S: Store, M: SmsSender, C: Clock, R: Random>(
     service: &SmsService<S, M, C, R>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
+    audit::expect(Event::CodeSent);
     let mobile = Mobile::parse(&path_parameter(request, "mobile"))?;
     let (Some(answer), Some(id)) = (query_parameter(request, "image_code"), query_parameter(request, "image_code_id"))
     else {
@@ -32,11 +34,11 @@ async fn send<S: Store, M: SmsSender, C: Clock, R: Random>(
     let id = CaptchaId::parse(&id)?;
     let answer = CaptchaAnswer::parse(&answer)?;
     let purpose = Purpose::parse(query_parameter(request, "purpose").as_deref())?;
-    let sms_code_id = service.send_code(&mobile, &id, &answer, purpose, client_key(request).as_ref()).await?;
+    let sent = service.send_code(&mobile, &id, &answer, purpose, client_key(request).as_ref()).await?;
     // When the next code may be asked for, and how long this one lasts, so no client hard-codes them.
     Ok(ok(Map::from_iter([
-        ("sms_code_id".to_owned(), Value::from(sms_code_id.as_str())),
-        ("retry_after".to_owned(), Value::from(service.cooldown)),
+        ("sms_code_id".to_owned(), Value::from(sent.id.as_str())),
+        ("retry_after".to_owned(), Value::from(sent.retry_after)),
         ("expires_in".to_owned(), Value::from(service.code_ttl)),
     ])))
 }

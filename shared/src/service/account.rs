@@ -12,6 +12,7 @@ use crate::domain::{Account, ClientKey, Password, Purpose, SessionToken, SmsCode
 use crate::password::PasswordHasher;
 use crate::random::Random;
 use crate::store::{Cancelled, Cond, Op, Store, StoreError, Write};
+use crate::telemetry::audit;
 use std::sync::Arc;
 
 /// Verified instead of a real hash when the account does not exist, so that
@@ -84,6 +85,11 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
             Some(key) => self.store.get(key, now).await?.map(|item| UserRecord::from_item(&item)).transpose()?,
             None => None,
         };
+        match (&record, &account) {
+            (Some(record), _) => audit::mobile(&record.mobile),
+            (None, Some(Account::Mobile(mobile))) => audit::mobile(mobile),
+            _ => {}
+        }
         // Failures count against the account however it was named, or against the name tried.
         let subject = match (&record, &account) {
             (Some(record), _) => record.username.canonical(),
@@ -121,14 +127,15 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     /// Logs in with a code sent to the number with purpose `login`.
     pub async fn login_with_code(&self, guess: &Guess, client: Option<&ClientKey>) -> Result<SessionToken, Error> {
         let now = self.clock.now();
+        audit::mobile(&guess.mobile);
         let right = codes::check(&self.store, &self.code_key, &self.limits, guess, Purpose::Login, client, now).await?;
         let record = self.mirror(guess, &right, now).await?;
         let token = SessionToken::generate(&*self.random);
-        let writes = vec![
-            right.spend(),
+        let mut writes = right.spend();
+        writes.extend([
             record.start_session(&token, now, self.session_ttl),
             record.check_unchanged(keys::mobile_guard(&record.mobile)),
-        ];
+        ]);
         self.spend_code(&right, writes, now).await?;
         tracing::info!(username = %record.username, "logged in with an SMS code");
         Ok(token)
@@ -144,12 +151,13 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         client: Option<&ClientKey>,
     ) -> Result<SessionToken, Error> {
         let now = self.clock.now();
+        audit::mobile(&guess.mobile);
         let right = codes::check(&self.store, &self.code_key, &self.limits, guess, Purpose::Reset, client, now).await?;
         let password_hash = hash(&self.hasher, &self.random, password).await?;
         let read = self.mirror(guess, &right, now).await?;
         let updated = UserRecord { password_hash, generation: read.generation + 1, ..read.clone() };
         let token = SessionToken::generate(&*self.random);
-        let mut writes = vec![right.spend()];
+        let mut writes = right.spend();
         writes.extend(updated.replace(&read));
         writes.push(updated.start_session(&token, now, self.session_ttl));
         self.spend_code(&right, writes, now).await?;
@@ -161,6 +169,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     pub async fn end_all_sessions(&self, token: &SessionToken) -> Result<(), Error> {
         let now = self.clock.now();
         let read = session_account(&self.store, token, now).await?;
+        audit::mobile(&read.mobile);
         let updated = UserRecord { generation: read.generation + 1, ..read.clone() };
         let mut writes = updated.replace(&read).to_vec();
         writes.push(Op::Delete { pk: keys::session(&token.hash()), cond: Cond::Always }.labelled("this session"));
@@ -181,6 +190,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     ) -> Result<(), Error> {
         let now = self.clock.now();
         let user = session_account(&self.store, token, now).await?;
+        audit::mobile(&user.mobile);
         let right = match proof {
             LoginProof::Password(password) => {
                 if !self.verify(&password, user.password_hash.clone()).await? {
@@ -200,7 +210,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         writes.push(Op::Delete { pk: keys::session(&token.hash()), cond: Cond::Always }.labelled("this session"));
         match &right {
             Some(right) => {
-                writes.push(right.spend());
+                writes.extend(right.spend());
                 self.spend_code(right, writes, now).await?;
             }
             None => self.account_write(writes, now).await?,
@@ -224,7 +234,10 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     /// it failed for another reason.
     async fn spend_code(&self, right: &RightGuess, writes: Vec<Write>, now: EpochSeconds) -> Result<(), Error> {
         let error = match self.store.transact(writes, now).await {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                right.verified();
+                return Ok(());
+            }
             Err(StoreError::Cancelled(cancelled)) if cancelled.failed(CODE_GONE).is_some() => {
                 return Err(Error::SmsCodeExpired);
             }

@@ -7,6 +7,7 @@ use crate::clock::EpochSeconds;
 use crate::code_key::CodeKey;
 use crate::domain::{ClientKey, Mobile, Purpose, SmsCode, SmsCodeId};
 use crate::store::{Check, Cond, Op, Store, StoreError, Write};
+use crate::telemetry::{Metric, audit, metrics};
 
 /// Wrong guesses a code survives: the fifth destroys it.
 pub const MAX_ATTEMPTS: i64 = 5;
@@ -31,13 +32,27 @@ pub(super) struct RightGuess {
     key: String,
     id: SmsCodeId,
     tag: String,
+    mobile: Mobile,
+    purpose: Purpose,
+    /// Earns the code's prefix more sends, if its send counted against one.
+    credit: Option<Write>,
 }
 
 impl RightGuess {
-    /// Deletes the code, only if it is still this send's: labelled [`CODE_GONE`].
-    pub fn spend(&self) -> Write {
+    /// Deletes the code, only if it is still this send's (labelled
+    /// [`CODE_GONE`]), and credits its prefix's allowance: a verification
+    /// is what refills it.
+    pub fn spend(&self) -> Vec<Write> {
         let cond = Cond::Live(vec![Check::eq_s(keys::SEND_ID, self.id.as_str()), Check::eq_s(keys::CODE, &self.tag)]);
-        Op::Delete { pk: self.key.clone(), cond }.labelled(CODE_GONE)
+        let mut writes = vec![Op::Delete { pk: self.key.clone(), cond }.labelled(CODE_GONE)];
+        writes.extend(self.credit.clone());
+        writes
+    }
+
+    /// Records the verification, once the transaction that spent the code committed.
+    pub fn verified(&self) {
+        metrics::count(Metric::CodesVerified, &[("Purpose", self.purpose.as_str())]);
+        audit::code_verified(&self.mobile, self.purpose);
     }
 
     /// The right code is not a wrong guess: gives the attempt back when the
@@ -87,7 +102,12 @@ pub(super) async fn check<S: Store>(
     };
     let tag = code.s(keys::CODE)?.to_owned();
     if code_key.verify(&guess.id, &guess.code, &tag) {
-        return Ok(RightGuess { key, id: guess.id.clone(), tag });
+        let credit = code
+            .s(keys::PREFIX)
+            .ok()
+            .filter(|_| limits.credit_per_verify > 0)
+            .map(|prefix| limits.sms_per_prefix.credit(prefix, limits.credit_per_verify, now));
+        return Ok(RightGuess { key, id: guess.id.clone(), tag, mobile: guess.mobile.clone(), purpose, credit });
     }
     let attempts_left = (MAX_ATTEMPTS - code.n(keys::ATTEMPTS)?).max(0);
     if attempts_left == 0 {

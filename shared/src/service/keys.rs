@@ -2,7 +2,10 @@
 
 use crate::domain::{CaptchaId, Mobile, TokenHash, Username};
 
-/// `captcha#<uuid>`: `answer` (lowercase), `expires_at`.
+/// `captcha#<uuid>`: `answer` (lowercase), `expires_at`; once a send has
+/// passed it, `request` (HMAC of the captcha id, the answer, the number and
+/// the purpose) and `send_id` instead, until the cooldown ends: how a
+/// repeat of that same send is recognised.
 pub fn captcha(id: &CaptchaId) -> String {
     format!("captcha#{id}")
 }
@@ -12,7 +15,9 @@ pub fn send_flag(mobile: &Mobile) -> String {
     format!("sendflag#{}", mobile.as_str())
 }
 
-/// `smscode#<mobile>`: `code` (HMAC), `attempts`, `send_id`, `purpose`, `expires_at`.
+/// `smscode#<mobile>`: `code` (HMAC), `attempts`, `send_id`, `purpose`,
+/// `expires_at`, and `prefix` when the send counted against that prefix's
+/// allowance (not for a test number): verifying it credits the prefix.
 pub fn sms_code(mobile: &Mobile) -> String {
     format!("smscode#{}", mobile.as_str())
 }
@@ -53,5 +58,7 @@ pub const PASSWORD_HASH: &str = "password_hash";
 pub const CREATED_AT: &str = "created_at";
 pub const GEN: &str = "gen";
 pub const PURPOSE: &str = "purpose";
+pub const REQUEST: &str = "request";
+pub const PREFIX: &str = "prefix";
 /// The number in a `limit#<kind>#<subject>#<window>` counter.
 pub const COUNT: &str = "count";

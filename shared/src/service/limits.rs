@@ -5,6 +5,7 @@
 use super::{Error, keys};
 use crate::clock::EpochSeconds;
 use crate::config::LimitsConfig;
+use crate::domain::Mobile;
 use crate::store::{Cond, Item, Label, Op, Store, StoreError, Write};
 
 /// Which cap a request hit.
@@ -26,6 +27,9 @@ pub enum LimitKind {
     LoginAccount,
     /// Failed logins from one client per hour.
     LoginIp,
+    /// SMS to one number prefix per hour beyond what verifications earned:
+    /// the conversion guard against SMS pumping.
+    PrefixAllowance,
 }
 
 /// One cap: at most `max` per `window` seconds, counted in windows aligned
@@ -50,6 +54,7 @@ impl Limit {
             LimitKind::CodeFailures => "code-failures-ip-hour",
             LimitKind::LoginAccount => "login-failures-account",
             LimitKind::LoginIp => "login-failures-ip-hour",
+            LimitKind::PrefixAllowance => "sms-prefix-hour",
         }
     }
 
@@ -104,6 +109,15 @@ impl Limit {
         Op::Delete { pk, cond: Cond::Below { attribute: keys::COUNT, limit: self.max } }.labelled(self.label())
     }
 
+    /// Takes `by` off the window's count, whatever it is: a verification
+    /// that earns its prefix more sends. The count may go below zero, which
+    /// is room for more.
+    pub fn credit(&self, subject: &str, by: i64, now: EpochSeconds) -> Write {
+        let (pk, expires_at) = self.key(subject, now);
+        Op::Add { pk, attribute: keys::COUNT, by: -by, expires_at: Some(expires_at), cond: Cond::Always }
+            .labelled(self.label())
+    }
+
     /// Gives back one count, for a request that failed after counting.
     pub fn give_back(&self, subject: &str, now: EpochSeconds) -> Write {
         let (pk, expires_at) = self.key(subject, now);
@@ -129,6 +143,20 @@ pub struct Limits {
     pub code_failures_per_ip: Limit,
     pub login_failures_per_account: Limit,
     pub login_failures_per_ip: Limit,
+    /// Sends per number prefix per hour before any verification.
+    pub sms_per_prefix: Limit,
+    /// How many leading digits of a number make its prefix.
+    pub prefix_digits: usize,
+    /// Sends each verified code adds to its prefix's allowance.
+    pub credit_per_verify: i64,
+}
+
+impl Limits {
+    /// The prefix of `mobile` whose allowance its sends count against.
+    pub fn prefix<'a>(&self, mobile: &'a Mobile) -> &'a str {
+        let number = mobile.as_str();
+        &number[..self.prefix_digits.min(number.len())]
+    }
 }
 
 impl From<LimitsConfig> for Limits {
@@ -158,6 +186,13 @@ impl From<LimitsConfig> for Limits {
                 max: config.login_failures_per_ip_per_hour,
                 window: 3_600,
             },
+            sms_per_prefix: Limit {
+                kind: LimitKind::PrefixAllowance,
+                max: config.prefix_allowance.free_sends,
+                window: 3_600,
+            },
+            prefix_digits: config.prefix_allowance.digits,
+            credit_per_verify: config.prefix_allowance.credit_per_verify,
         }
     }
 }

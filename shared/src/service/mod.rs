@@ -17,7 +17,7 @@ pub use codes::{Guess, MAX_ATTEMPTS};
 pub use limits::{Limit, LimitKind, Limits};
 pub use register::NewUser;
 pub use session::{SessionInfo, SessionService};
-pub use sms::SmsService;
+pub use sms::{SentCode, SmsService};
 
 use crate::sms::SmsError;
 use crate::store::StoreError;

@@ -10,6 +10,7 @@ use crate::domain::{ClientKey, Password, Purpose, SessionToken, Username};
 use crate::password::PasswordHasher;
 use crate::random::Random;
 use crate::store::{Cancelled, Store, StoreError};
+use crate::telemetry::audit;
 use std::sync::Arc;
 
 /// A sign-up request, parsed.
@@ -35,6 +36,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     /// writes the session: all of it happens, or none.
     pub async fn register(&self, user: NewUser, client: Option<&ClientKey>) -> Result<SessionToken, Error> {
         let now = self.clock.now();
+        audit::mobile(&user.guess.mobile);
         let right =
             codes::check(&self.store, &self.code_key, &self.limits, &user.guess, Purpose::Register, client, now)
                 .await?;
@@ -47,7 +49,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
             created_at: now,
             generation: 0,
         };
-        let mut writes = vec![right.spend()];
+        let mut writes = right.spend();
         writes.extend(record.create(USERNAME_TAKEN, MOBILE_TAKEN));
         writes.push(record.start_session(&token, now, self.session_ttl));
         if let Some(client) = client {
@@ -55,6 +57,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         }
         let refusal = match self.store.transact(writes, now).await {
             Ok(()) => {
+                right.verified();
                 tracing::info!(username = %user.username, mobile = %user.guess.mobile, "user registered");
                 return Ok(token);
             }

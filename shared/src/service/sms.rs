@@ -4,11 +4,12 @@
 use super::{Error, Limit, Limits, keys};
 use crate::clock::{Clock, EpochSeconds};
 use crate::code_key::CodeKey;
-use crate::config::Config;
+use crate::config::{Config, TestNumbers};
 use crate::domain::{CaptchaAnswer, CaptchaId, ClientKey, Mobile, Purpose, SmsCode, SmsCodeId};
 use crate::random::Random;
 use crate::sms::SmsSender;
 use crate::store::{Cancelled, Check, Cond, Item, Op, Store, StoreError, Write};
+use crate::telemetry::{Metric, audit, metrics};
 use subtle::ConstantTimeEq;
 
 /// Sends verification codes, at most one per number per cooldown.
@@ -26,6 +27,16 @@ pub struct SmsService<S, M, C, R> {
     pub limits: Limits,
     /// Only numbers starting with one of these get an SMS.
     pub allowed_prefixes: Vec<String>,
+    /// Numbers that get a fixed code and no SMS.
+    pub test_numbers: TestNumbers,
+}
+
+/// A send's answer: the id every guess of the code must carry, and the
+/// seconds until the number may be sent another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentCode {
+    pub id: SmsCodeId,
+    pub retry_after: i64,
 }
 
 /// What the send transaction's failed conditions mean.
@@ -46,6 +57,7 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
             code_ttl: config.lifetimes.sms_code,
             limits: Limits::from(config.limits),
             allowed_prefixes: config.sms_number_prefixes.clone(),
+            test_numbers: config.test_numbers.clone(),
         }
     }
 
@@ -55,16 +67,20 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
     /// 1. One DeleteItem takes the captcha: of concurrent requests on one
     ///    captcha exactly one judges it; a wrong or unknown answer counts
     ///    against the client's failure cap and ends there, having touched no
-    ///    item but its captcha and its own counter.
+    ///    item but its captcha and its own counter. A captcha already taken
+    ///    by this very send (same captcha, answer, number and purpose, within
+    ///    the cooldown: an app retrying a send whose answer it lost) answers
+    ///    with the first send's id again and sends nothing.
     /// 2. One transaction holds the number's send flag, stores the code's
     ///    HMAC, checks the number is registered or not as `purpose` needs
     ///    (a sign-up code to a taken number costs no SMS), counts the per-number,
-    ///    per-client and deployment-wide caps and checks the client's
-    ///    failure cap.
+    ///    per-client, per-prefix and deployment-wide caps and checks the
+    ///    client's failure cap.
     ///
-    /// Then the SMS goes out. Only a send the provider certainly did not
-    /// accept gives back the flag, the code and the counts; after an unknown
-    /// outcome they stay, and the client is told when to retry.
+    /// Then the SMS goes out, unless the number is a test number, whose
+    /// fixed code is stored instead. Only a send the provider certainly did
+    /// not accept gives back the flag, the code and the counts; after an
+    /// unknown outcome they stay, and the client is told when to retry.
     pub async fn send_code(
         &self,
         mobile: &Mobile,
@@ -72,16 +88,34 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
         answer: &CaptchaAnswer,
         purpose: Purpose,
         client: Option<&ClientKey>,
-    ) -> Result<SmsCodeId, Error> {
+    ) -> Result<SentCode, Error> {
+        audit::mobile(mobile);
+        audit::purpose(purpose);
         if !self.allowed_prefixes.iter().any(|prefix| mobile.as_str().starts_with(prefix.as_str())) {
             return Err(Error::NumberNotAllowed);
         }
         let now = self.clock.now();
-        self.judge_captcha(captcha_id, answer, client, now).await?;
+        let request =
+            self.code_key.tag_parts(&[captcha_id.as_str(), answer.as_str(), mobile.as_str(), purpose.as_str()]);
+        if let Some(repeated) = self.judge_captcha(captcha_id, answer, &request, client, now).await? {
+            return Ok(repeated);
+        }
 
-        let code = SmsCode::generate(&self.random);
+        let fixed = self.test_numbers.code_for(mobile);
+        let code = fixed.cloned().unwrap_or_else(|| SmsCode::generate(&self.random));
         let id = SmsCodeId::generate(&self.random);
-        let caps = self.caps(mobile, client);
+        // A test number's sends cost nothing and its verifications earn nothing.
+        let prefix = fixed.is_none().then(|| self.limits.prefix(mobile));
+        let caps = self.caps(mobile, client, prefix);
+        let mut code_item = Item::new(keys::sms_code(mobile))
+            .with_s(keys::CODE, self.code_key.tag(&id, &code))
+            .with_n(keys::ATTEMPTS, 0)
+            .with_s(keys::SEND_ID, id.as_str())
+            .with_s(keys::PURPOSE, purpose.as_str())
+            .expiring_at(now + self.code_ttl);
+        if let Some(prefix) = prefix {
+            code_item = code_item.with_s(keys::PREFIX, prefix);
+        }
         let mut writes = vec![
             Op::Put {
                 item: Item::new(keys::send_flag(mobile))
@@ -91,15 +125,14 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
             }
             .labelled(SEND_FLAG_HELD),
             Op::Put {
-                item: Item::new(keys::sms_code(mobile))
-                    .with_s(keys::CODE, self.code_key.tag(&id, &code))
-                    .with_n(keys::ATTEMPTS, 0)
+                item: Item::new(keys::captcha(captcha_id))
+                    .with_s(keys::REQUEST, &request)
                     .with_s(keys::SEND_ID, id.as_str())
-                    .with_s(keys::PURPOSE, purpose.as_str())
-                    .expiring_at(now + self.code_ttl),
+                    .expiring_at(now + self.cooldown),
                 cond: Cond::Always,
             }
-            .labelled("sms code"),
+            .labelled("captcha passed"),
+            Op::Put { item: code_item, cond: Cond::Always }.labelled("sms code"),
             if purpose.needs_account() {
                 Op::Check { pk: keys::mobile_guard(mobile), cond: Cond::Present(vec![]) }
                     .labelled(MOBILE_NOT_REGISTERED)
@@ -116,19 +149,32 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
             Err(StoreError::Cancelled(cancelled)) => return Err(self.refusal(cancelled, client, now)),
             Err(error) => return Err(error.into()),
         }
+        let sent = SentCode { id, retry_after: self.cooldown };
+        if fixed.is_some() {
+            audit::test_number();
+            metrics::count(Metric::TestNumberUses, &[]);
+            tracing::warn!(to = %mobile, purpose = purpose.as_str(), "a test number was given its fixed code; no SMS sent");
+            return Ok(sent);
+        }
 
         let minutes = u32::try_from((self.code_ttl + 59) / 60).unwrap_or(u32::MAX);
-        match self.sender.send(mobile, &code, minutes).await {
+        metrics::count(Metric::ProviderCalls, &[]);
+        let result = metrics::timed(Metric::ProviderLatency, &[], self.sender.send(mobile, &code, minutes)).await;
+        match result {
             Ok(()) => {
+                let carrier = &mobile.as_str()[..3];
+                metrics::count(Metric::CodesSent, &[("Purpose", purpose.as_str()), ("Prefix", carrier)]);
                 tracing::info!(to = %mobile, "SMS code sent");
-                Ok(id)
+                Ok(sent)
             }
             Err(error) if error.certainly_not_sent() => {
+                metrics::count(Metric::ProviderErrors, &[("Kind", error.kind())]);
                 tracing::warn!(to = %mobile, error = %error, "the provider did not accept the SMS; releasing the send flag");
-                self.release(mobile, &id, &caps, now).await;
+                self.release(mobile, captcha_id, &sent.id, &caps, now).await;
                 Err(Error::SmsFailed { source: error, retry_after: None })
             }
             Err(error) => {
+                metrics::count(Metric::ProviderErrors, &[("Kind", error.kind())]);
                 tracing::warn!(to = %mobile, error = %error, "the SMS outcome is unknown; the cooldown and the counts stay");
                 Err(Error::SmsFailed { source: error, retry_after: Some(self.cooldown) })
             }
@@ -136,19 +182,30 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
     }
 
     /// Spends the captcha with one atomic take and compares the answer in
-    /// code: right or wrong, this is its only judgement.
+    /// code: right or wrong, this is its only judgement. A captcha a send
+    /// has already passed is left as a marker of that send (`request`): the
+    /// same send again gets the first one's answer (and the marker is put
+    /// back for the next repeat); anything else finds the captcha spent.
     async fn judge_captcha(
         &self,
         captcha_id: &CaptchaId,
         answer: &CaptchaAnswer,
+        request: &str,
         client: Option<&ClientKey>,
         now: EpochSeconds,
-    ) -> Result<(), Error> {
-        let captcha = self.store.take(&keys::captcha(captcha_id), now).await?;
-        let failure = match &captcha {
+    ) -> Result<Option<SentCode>, Error> {
+        let key = keys::captcha(captcha_id);
+        let failure = match self.store.take(&key, now).await? {
             None => Error::CaptchaExpired,
+            Some(passed) if passed.s(keys::REQUEST).is_ok() => {
+                let same = passed.s(keys::REQUEST)?.as_bytes().ct_eq(request.as_bytes());
+                if bool::from(same) {
+                    return self.repeated(passed, now).await.map(Some);
+                }
+                Error::CaptchaExpired
+            }
             Some(captcha) if bool::from(captcha.s(keys::ANSWER)?.as_bytes().ct_eq(answer.as_str().as_bytes())) => {
-                return Ok(());
+                return Ok(None);
             }
             Some(_) => Error::CaptchaIncorrect,
         };
@@ -158,11 +215,34 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
         Err(failure)
     }
 
+    /// Answers a repeat of the send `marker` records, sending nothing, and
+    /// puts the marker back (unless a new captcha took its id meanwhile).
+    async fn repeated(&self, marker: Item, now: EpochSeconds) -> Result<SentCode, Error> {
+        let id = SmsCodeId::parse(marker.s(keys::SEND_ID)?).map_err(Error::internal)?;
+        let retry_after = marker.expires_at().map_or(self.cooldown, |at| (at - now).max(1));
+        match self.store.put(marker, Cond::NotLive, now).await {
+            Ok(()) | Err(StoreError::ConditionFailed { .. }) => {}
+            Err(error) => {
+                tracing::warn!(error = %error, "putting back a passed captcha failed; a further repeat finds it spent")
+            }
+        }
+        tracing::info!("a repeated send answered with its first code; nothing sent");
+        Ok(SentCode { id, retry_after })
+    }
+
     /// The caps one send counts against.
-    fn caps<'a>(&self, mobile: &'a Mobile, client: Option<&'a ClientKey>) -> Vec<(Limit, &'a str)> {
+    fn caps<'a>(
+        &self,
+        mobile: &'a Mobile,
+        client: Option<&'a ClientKey>,
+        prefix: Option<&'a str>,
+    ) -> Vec<(Limit, &'a str)> {
         let mut caps = vec![(self.limits.sms_per_mobile, mobile.as_str())];
         if let Some(client) = client {
             caps.push((self.limits.sms_per_ip, client.as_str()));
+        }
+        if let Some(prefix) = prefix {
+            caps.push((self.limits.sms_per_prefix, prefix));
         }
         caps.push((self.limits.sms_global, "all"));
         caps
@@ -183,7 +263,9 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
         }
         let limits = &self.limits;
         let client_caps = client.map(|_| [limits.sms_per_ip, limits.captcha_failures_per_ip]);
-        let caps = [limits.sms_per_mobile, limits.sms_global].into_iter().chain(client_caps.into_iter().flatten());
+        let caps = [limits.sms_per_mobile, limits.sms_global, limits.sms_per_prefix]
+            .into_iter()
+            .chain(client_caps.into_iter().flatten());
         for limit in caps {
             if let Some(counter) = cancelled.failed(limit.label()) {
                 return limit.refusal(counter, now);
@@ -194,7 +276,14 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
 
     /// Removes this send's flag and code, if they are still this send's, and
     /// gives back its counts: only after a certain refusal by the provider.
-    async fn release(&self, mobile: &Mobile, id: &SmsCodeId, caps: &[(Limit, &str)], now: EpochSeconds) {
+    async fn release(
+        &self,
+        mobile: &Mobile,
+        captcha_id: &CaptchaId,
+        id: &SmsCodeId,
+        caps: &[(Limit, &str)],
+        now: EpochSeconds,
+    ) {
         let mine = || Cond::Live(vec![Check::eq_s(keys::SEND_ID, id.as_str())]);
         let mut writes: Vec<Write> = vec![
             Op::Delete { pk: keys::send_flag(mobile), cond: mine() }.labelled("send flag taken over"),
@@ -203,6 +292,11 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
         writes.extend(caps.iter().map(|(limit, subject)| limit.give_back(subject, now)));
         if let Err(error) = self.store.transact(writes, now).await {
             tracing::warn!(to = %mobile, error = %error, "releasing the send flag failed; it expires with the cooldown");
+        }
+        // On its own: a marker already taken must not stop the release above.
+        match self.store.delete(&keys::captcha(captcha_id), mine(), now).await {
+            Ok(()) | Err(StoreError::ConditionFailed { .. }) => {}
+            Err(error) => tracing::warn!(error = %error, "removing a released send's captcha marker failed"),
         }
     }
 }

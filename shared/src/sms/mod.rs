@@ -37,6 +37,16 @@ pub enum SmsError {
 }
 
 impl SmsError {
+    /// The failure's kind, as the `ProviderErrors` metric names it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SmsError::Refused { .. } => "refused",
+            SmsError::RateLimited { .. } => "rate_limited",
+            SmsError::NotDelivered(..) => "not_delivered",
+            SmsError::Unknown(..) => "unknown",
+        }
+    }
+
     /// Whether the provider certainly did not accept the message.
     pub fn certainly_not_sent(&self) -> bool {
         !matches!(self, SmsError::Unknown(..))

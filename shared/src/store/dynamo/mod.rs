@@ -10,6 +10,7 @@ pub use table::create_table;
 
 use super::{Cancelled, Cond, Failed, Item, Op, PK, Store, StoreError, Value, Write};
 use crate::clock::EpochSeconds;
+use crate::telemetry::{Metric, metrics};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -123,15 +124,8 @@ macro_rules! single_write_failure {
 
 impl Store for DynamoStore {
     async fn get(&self, pk: &str, now: EpochSeconds) -> Result<Option<Item>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(pk)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(failure)?;
+        let output = self.client.get_item().table_name(&self.table).set_key(Some(key(pk))).consistent_read(true).send();
+        let output = timed("GetItem", output).await.map_err(failure)?;
         optional(output.item(), now)
     }
 
@@ -139,7 +133,7 @@ impl Store for DynamoStore {
         use aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException as Failed;
         let request = self.client.put_item().table_name(&self.table).set_item(Some(to_attributes(&item)));
         let request = with_expression!(request, Expression::condition(&cond, now));
-        match request.return_values_on_condition_check_failure(OnFailure::AllOld).send().await {
+        match timed("PutItem", request.return_values_on_condition_check_failure(OnFailure::AllOld).send()).await {
             Ok(_) => Ok(()),
             Err(error) => Err(single_write_failure!(error, now, Failed)),
         }
@@ -149,7 +143,7 @@ impl Store for DynamoStore {
         use aws_sdk_dynamodb::operation::delete_item::DeleteItemError::ConditionalCheckFailedException as Failed;
         let request = self.client.delete_item().table_name(&self.table).set_key(Some(key(pk)));
         let request = with_expression!(request, Expression::condition(&cond, now));
-        match request.return_values_on_condition_check_failure(OnFailure::AllOld).send().await {
+        match timed("DeleteItem", request.return_values_on_condition_check_failure(OnFailure::AllOld).send()).await {
             Ok(_) => Ok(()),
             Err(error) => Err(single_write_failure!(error, now, Failed)),
         }
@@ -166,8 +160,8 @@ impl Store for DynamoStore {
             .set_key(Some(key(pk)))
             .condition_expression("attribute_exists(pk)")
             .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
+            .send();
+        let result = timed("DeleteItem", result).await;
         match result {
             Ok(output) => optional(output.attributes(), now),
             Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
@@ -197,7 +191,7 @@ impl Store for DynamoStore {
         let request = with_expression!(request, expression)
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(OnFailure::AllOld);
-        match request.send().await {
+        match timed("UpdateItem", request.send()).await {
             Ok(output) => {
                 // ALL_NEW of a successful update is the item as written, expired or not.
                 let attributes = output.attributes().cloned().unwrap_or_default();
@@ -213,7 +207,8 @@ impl Store for DynamoStore {
         let mut attempt = 0;
         let started = std::time::Instant::now();
         loop {
-            let result = self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
+            let request = self.client.transact_write_items().set_transact_items(Some(items.clone())).send();
+            let result = timed("TransactWriteItems", request).await;
             let error = match result {
                 Ok(_) => return Ok(()),
                 Err(error) => error,
@@ -293,4 +288,9 @@ impl DynamoStore {
         };
         Ok(item.build())
     }
+}
+
+/// Awaits one DynamoDB call, recording how long it took.
+async fn timed<T>(operation: &'static str, call: impl std::future::Future<Output = T>) -> T {
+    metrics::timed(Metric::DynamoDbLatency, &[("Operation", operation)], call).await
 }
