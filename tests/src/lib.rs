@@ -11,6 +11,7 @@ pub mod proxy;
 pub mod ronglian;
 pub mod runtime_api;
 pub mod seed;
+pub mod telemetry;
 
 use aws_sdk_dynamodb::Client;
 use shared::store::{DynamoStore, MemoryStore, client_from_env, create_table};

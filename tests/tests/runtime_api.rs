@@ -9,8 +9,10 @@ use shared::clock::{Clock, SystemClock};
 use shared::domain::CaptchaId;
 use shared::service::keys;
 use shared::store::Store;
+use shared::telemetry::Metric;
 use tests::ronglian::RonglianServer;
 use tests::runtime_api::{Function, Outcome};
+use tests::telemetry::total;
 
 fn request(method: &str, uri: &str, cookies: &[String], body: Option<Value>) -> Value {
     let cookie = (!cookies.is_empty()).then(|| cookies.join("; "));
@@ -87,8 +89,14 @@ async fn the_whole_flow_through_the_lambda_runtime_api() {
     let code = ronglian.last_code_for(mobile).unwrap();
     assert_eq!(ronglian.accepted()[0].datas, vec![code.clone(), "3".to_owned()]);
 
-    // The same captcha again: it was spent by the first request.
+    // The same send again (an app that lost the answer): the same id, nothing sent.
     let response = call(&sms, request("GET", &uri, &[], None)).await;
+    assert_eq!(response["statusCode"], 200, "a repeat of the send: {response}");
+    assert_eq!(body_json(&response)["sms_code_id"], sms_code_id.as_str());
+    assert_eq!(ronglian.accepted().len(), 1, "a repeat sends nothing");
+    // The same captcha for another number: it was spent by the first request.
+    let other = format!("/sms_codes/13900139000/?image_code={answer}&image_code_id={id}");
+    let response = call(&sms, request("GET", &other, &[], None)).await;
     assert_eq!(response["statusCode"], 400, "the captcha was spent: {response}");
     assert_eq!(body_json(&response)["error"], "captcha_expired");
 
@@ -132,6 +140,34 @@ async fn the_whole_flow_through_the_lambda_runtime_api() {
         assert!(!logs.contains(secret), "{secret:?} appears in the logs:\n{logs}");
     }
     assert!(logs.contains("138****8000"), "{logs}");
+
+    // The metrics CloudWatch reads from those logs: checked against the catalogue as they are parsed.
+    let points = tests::telemetry::metrics(&logs);
+    assert!(points.iter().all(|p| p.namespace == "PhoneVerify"), "the default namespace");
+    for function in ["captcha", "sms", "register", "session"] {
+        assert_eq!(total(&points, Metric::ColdStarts, &[("Function", function)]), 1.0, "{function}");
+    }
+    assert_eq!(total(&points, Metric::CodesSent, &[("Purpose", "register"), ("Prefix", "138")]), 1.0);
+    assert_eq!(total(&points, Metric::ProviderCalls, &[]), 1.0);
+    assert_eq!(total(&points, Metric::ProviderErrors, &[]), 0.0);
+    assert_eq!(total(&points, Metric::CodesVerified, &[("Purpose", "register")]), 1.0);
+    assert_eq!(total(&points, Metric::Refusals, &[("Error", "captcha_expired")]), 1.0);
+    assert_eq!(total(&points, Metric::Refusals, &[("Error", "not_logged_in")]), 1.0);
+    let latency = |metric, with: &[(&str, &str)]| {
+        points
+            .iter()
+            .filter(|p| {
+                p.metric == metric && with.iter().all(|w| p.dimensions.contains(&(w.0.to_owned(), w.1.to_owned())))
+            })
+            .flat_map(|p| p.values.clone())
+            .collect::<Vec<f64>>()
+    };
+    let provider = latency(Metric::ProviderLatency, &[]);
+    assert!(provider.len() == 1 && provider[0] > 0.0, "{provider:?}");
+    for operation in ["DeleteItem", "TransactWriteItems", "PutItem", "GetItem"] {
+        let calls = latency(Metric::DynamoDbLatency, &[("Operation", operation)]);
+        assert!(!calls.is_empty() && calls.iter().all(|ms| *ms > 0.0), "{operation}: {calls:?}");
+    }
 }
 
 #[tokio::test]
@@ -176,6 +212,7 @@ async fn returning_users_through_the_lambda_runtime_api() {
         ("AWS_LAMBDA_LOG_LEVEL", "TRACE".to_owned()),
         ("SMS_CODE_KEY", SMS_CODE_KEY.to_owned()),
         ("SMS_COOLDOWN_SECONDS", "1".to_owned()),
+        ("METRICS_NAMESPACE", "PhoneVerify/test-stack".to_owned()),
         ("RONGLIAN_ACCOUNT_SID", config.account_sid.clone()),
         ("RONGLIAN_AUTH_TOKEN", secrecy::ExposeSecret::expose_secret(&config.auth_token).to_owned()),
         ("RONGLIAN_APP_ID", config.app_id.clone()),
@@ -255,4 +292,54 @@ async fn returning_users_through_the_lambda_runtime_api() {
     for secret in ["correct horse", "a new secret", mobile, app_token.as_str(), SMS_CODE_KEY] {
         assert!(!logs.contains(secret), "{secret:?} appears in the logs");
     }
+
+    // One audit line per security event, in order, with the masked number, the client and the request.
+    let events = tests::telemetry::audit_events(&logs);
+    let seen: Vec<(&str, &str, Option<&str>)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["audit"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap(),
+                e["purpose"].as_str().or(e["method"].as_str()),
+            )
+        })
+        .collect();
+    let expected = [
+        ("code_sent", "ok", Some("register")),
+        ("code_verified", "ok", Some("register")),
+        ("account_created", "ok", None),
+        ("login_succeeded", "ok", Some("password")),
+        ("login_failed", "login_failed", Some("password")),
+        ("code_sent", "ok", Some("login")),
+        ("code_verified", "ok", Some("login")),
+        ("login_succeeded", "ok", Some("sms_code")),
+        ("code_sent", "ok", Some("reset")),
+        ("code_verified", "ok", Some("reset")),
+        ("password_reset", "ok", None),
+        ("sessions_revoked", "ok", None),
+        ("login_succeeded", "ok", Some("password")),
+        ("account_closed", "ok", None),
+    ];
+    // Each function's output is read whole, so events are in order per function: compare as multisets.
+    let mut sorted = seen.clone();
+    sorted.sort();
+    let mut wanted = expected.to_vec();
+    wanted.sort();
+    assert_eq!(sorted, wanted, "{events:#?}");
+    let client = tests::events::CLIENT_IP.to_string();
+    for event in &events {
+        assert_eq!(event["mobile"], "138****8000", "{event}");
+        assert_eq!(event["client_ip"], client.as_str(), "{event}");
+        assert!(event["request_id"].as_str().is_some_and(|id| !id.is_empty()), "{event}");
+        assert!(["sms", "register", "account"].contains(&event["function"].as_str().unwrap()), "{event}");
+        assert!(event["time"].as_u64().is_some_and(|t| t > 1_600_000_000_000), "{event}");
+    }
+    let points = tests::telemetry::metrics(&logs);
+    assert!(points.iter().all(|p| p.namespace == "PhoneVerify/test-stack"), "METRICS_NAMESPACE names the namespace");
+    for purpose in ["register", "login", "reset"] {
+        assert_eq!(total(&points, Metric::CodesSent, &[("Purpose", purpose)]), 1.0, "{purpose}");
+        assert_eq!(total(&points, Metric::CodesVerified, &[("Purpose", purpose)]), 1.0, "{purpose}");
+    }
+    assert_eq!(total(&points, Metric::Refusals, &[("Error", "login_failed")]), 1.0);
 }

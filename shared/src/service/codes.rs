@@ -36,6 +36,8 @@ pub(super) struct RightGuess {
     purpose: Purpose,
     /// Earns the code's prefix more sends, if its send counted against one.
     credit: Option<Write>,
+    /// Not a test number's fixed code.
+    sent_by_sms: bool,
 }
 
 impl RightGuess {
@@ -49,10 +51,13 @@ impl RightGuess {
         writes
     }
 
-    /// Records the verification, once the transaction that spent the code committed.
+    /// Records the verification, once the transaction that spent the code
+    /// committed. Only codes that went out by SMS count towards conversion.
     pub fn verified(&self) {
-        metrics::count(Metric::CodesVerified, &[("Purpose", self.purpose.as_str())]);
-        audit::code_verified(&self.mobile, self.purpose);
+        if self.sent_by_sms {
+            metrics::count(Metric::CodesVerified, &[("Purpose", self.purpose.as_str())]);
+        }
+        audit::code_verified(&self.mobile, self.purpose, !self.sent_by_sms);
     }
 
     /// The right code is not a wrong guess: gives the attempt back when the
@@ -102,12 +107,13 @@ pub(super) async fn check<S: Store>(
     };
     let tag = code.s(keys::CODE)?.to_owned();
     if code_key.verify(&guess.id, &guess.code, &tag) {
-        let credit = code
-            .s(keys::PREFIX)
-            .ok()
+        // Only a send that counted against a prefix names it.
+        let prefix = code.s(keys::PREFIX).ok();
+        let credit = prefix
             .filter(|_| limits.credit_per_verify > 0)
             .map(|prefix| limits.sms_per_prefix.credit(prefix, limits.credit_per_verify, now));
-        return Ok(RightGuess { key, id: guess.id.clone(), tag, mobile: guess.mobile.clone(), purpose, credit });
+        let (mobile, sent_by_sms) = (guess.mobile.clone(), prefix.is_some());
+        return Ok(RightGuess { key, id: guess.id.clone(), tag, mobile, purpose, credit, sent_by_sms });
     }
     let attempts_left = (MAX_ATTEMPTS - code.n(keys::ATTEMPTS)?).max(0);
     if attempts_left == 0 {

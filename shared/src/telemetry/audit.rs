@@ -82,21 +82,16 @@ pub fn test_number() {
 }
 
 /// A right code was spent: written at once, with the request's context.
-pub fn code_verified(mobile: &Mobile, purpose: Purpose) {
-    let written = with_scope(|scope| {
-        let pending = Pending {
-            event: Some(Event::CodeVerified),
-            mobile: Some(mobile.masked().to_string()),
-            purpose: Some(purpose),
-            test_number: scope.audit.test_number,
-        };
-        line(Event::CodeVerified, &scope.context, &pending, Ok(()), now_millis())
-    });
-    let line = written.unwrap_or_else(|| {
-        let pending =
-            Pending { mobile: Some(mobile.masked().to_string()), purpose: Some(purpose), ..Pending::default() };
-        line(Event::CodeVerified, &RequestContext::default(), &pending, Ok(()), now_millis())
-    });
+pub fn code_verified(mobile: &Mobile, purpose: Purpose, test_number: bool) {
+    let pending = Pending {
+        event: Some(Event::CodeVerified),
+        mobile: Some(mobile.masked().to_string()),
+        purpose: Some(purpose),
+        test_number,
+    };
+    let written = with_scope(|scope| line(Event::CodeVerified, &scope.context, &pending, Ok(()), now_millis()));
+    let line = written
+        .unwrap_or_else(|| line(Event::CodeVerified, &RequestContext::default(), &pending, Ok(()), now_millis()));
     println!("{line}");
 }
 

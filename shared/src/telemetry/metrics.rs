@@ -120,13 +120,16 @@ impl Metric {
     }
 }
 
+/// A dimension's name and value.
+pub type Dimension = (&'static str, String);
+
 /// One data point waiting for its request's end.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     pub metric: Metric,
     pub value: f64,
     /// A value for each of the metric's dimensions, in its order.
-    pub dimensions: Vec<(&'static str, String)>,
+    pub dimensions: Vec<Dimension>,
 }
 
 /// Counts one `metric` with these dimension values.
@@ -179,7 +182,7 @@ pub(super) fn now_millis() -> u128 {
 /// The EMF lines for `records`: one per distinct set of dimension values,
 /// each metric once with all its values (EMF takes up to 100 per line).
 pub fn lines(records: &[Record], timestamp: u128) -> Vec<String> {
-    let mut groups: Vec<(&[(&'static str, String)], Vec<&Record>)> = Vec::new();
+    let mut groups: Vec<(&[Dimension], Vec<&Record>)> = Vec::new();
     for record in records {
         match groups.iter_mut().find(|(dimensions, _)| *dimensions == record.dimensions.as_slice()) {
             Some((_, members)) => members.push(record),
@@ -207,7 +210,7 @@ pub fn lines(records: &[Record], timestamp: u128) -> Vec<String> {
         .collect()
 }
 
-fn line(metric: Metric, dimensions: &[(&'static str, String)], values: &[f64], timestamp: u128) -> String {
+fn line(metric: Metric, dimensions: &[Dimension], values: &[f64], timestamp: u128) -> String {
     let mut root = Map::new();
     root.insert(
         "_aws".to_owned(),
