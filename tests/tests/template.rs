@@ -1,10 +1,13 @@
 //! template.yaml against the code: its routes are the route table, its
 //! functions are the crates in functions/, its variables are the ones the
-//! configuration reads, and its policies name only the table.
+//! configuration reads, its policies name only the table, and its alarms and
+//! dashboard watch metrics the code publishes, under the dimensions it
+//! publishes them with.
 
 use serde_norway::Value;
 use shared::config;
 use shared::routes::{Function, ROUTES};
+use shared::telemetry::Metric;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -84,6 +87,19 @@ fn every_variable_the_template_sets_is_one_the_code_reads() {
                 config::RONGLIAN_TEMPLATE_ID,
             ] {
                 assert!(own.contains(required), "the SMS function needs {required}");
+            }
+        }
+        // Sending counts a prefix's allowance and verifying credits it; a test
+        // number's fixed code is both sent and checked.
+        if ["sms", "register", "account"].contains(&name.as_str()) {
+            for required in [
+                config::SMS_CODE_KEY,
+                config::SMS_PREFIX_DIGITS,
+                config::SMS_PREFIX_FREE_SENDS,
+                config::SMS_PREFIX_CREDIT_PER_VERIFY,
+                config::SMS_TEST_NUMBERS,
+            ] {
+                assert!(own.contains(required), "{name} needs {required}");
             }
         }
     }
@@ -228,7 +244,7 @@ fn the_stack_is_throttled_and_trusts_no_origin_by_default() {
         let reserved = serde_norway::to_string(&function["Properties"]["ReservedConcurrentExecutions"]).unwrap();
         assert_eq!(reserved.trim(), "!Ref ReservedConcurrency", "{name}");
     }
-    for secret in ["RonglianAuthToken", "SmsCodeKey"] {
+    for secret in ["RonglianAuthToken", "SmsCodeKey", "SmsTestNumbers"] {
         assert_eq!(template["Parameters"][secret]["NoEcho"], true, "{secret}");
     }
 }
@@ -253,4 +269,280 @@ fn the_release_profile_unwinds_panics() {
     let release = manifest.split("[profile.release]").nth(1).unwrap();
     let section = release.split("\n[").next().unwrap();
     assert!(section.lines().any(|line| line.trim() == r#"panic = "unwind""#), "{section}");
+}
+
+#[test]
+fn the_prefix_allowance_parameters_default_to_the_codes_defaults_and_no_test_numbers() {
+    let template = template();
+    let defaults = config::PrefixAllowance::default();
+    let parameters = &template["Parameters"];
+    assert_eq!(parameters["SmsPrefixDigits"]["Default"].as_u64(), Some(defaults.digits as u64));
+    assert_eq!(parameters["SmsPrefixFreeSends"]["Default"].as_i64(), Some(defaults.free_sends));
+    assert_eq!(parameters["SmsPrefixCreditPerVerify"]["Default"].as_i64(), Some(defaults.credit_per_verify));
+    assert_eq!(parameters["SmsTestNumbers"]["Default"], "");
+}
+
+/// The stack name `${AWS::StackName}` stands for in these tests.
+const STACK: &str = "phone-verify";
+
+/// `text` with each `${Name}` of a `!Sub` replaced: the stack name and
+/// region by samples, anything else (a resource, `Alarm.Arn`) by its name.
+fn substitute(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        let end = start + rest[start..].find('}').unwrap();
+        out.push_str(&rest[..start]);
+        out.push_str(match &rest[start + 2..end] {
+            "AWS::StackName" => STACK,
+            "AWS::Region" => "us-east-1",
+            other => other,
+        });
+        rest = &rest[end + 1..];
+    }
+    out + rest
+}
+
+/// A plain string, or a `!Sub` one substituted.
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Tagged(tagged) if tagged.tag == "Sub" => substitute(tagged.value.as_str().unwrap()),
+        other => panic!("expected a string or a !Sub string: {other:?}"),
+    }
+}
+
+/// The logical id `!Ref` names.
+fn reference(value: &Value) -> Option<&str> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "Ref" => tagged.value.as_str(),
+        _ => None,
+    }
+}
+
+/// Every resource of `kind`, by logical id.
+fn resources(template: &Value, kind: &str) -> BTreeMap<String, Value> {
+    template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == kind)
+        .map(|(id, r)| (id.as_str().unwrap().to_owned(), r.clone()))
+        .collect()
+}
+
+/// The namespace the functions publish under, as the template sets it.
+fn code_namespace(template: &Value) -> String {
+    text(&template["Globals"]["Function"]["Environment"]["Variables"][config::METRICS_NAMESPACE])
+}
+
+/// One metric an alarm or the dashboard names. A dimension's value is
+/// `Null` where a SEARCH expression takes every value.
+#[derive(Debug)]
+struct Watched {
+    by: String,
+    namespace: String,
+    name: String,
+    dimensions: Vec<(String, Value)>,
+}
+
+/// Every metric an alarm watches, alone or in its metric math.
+fn alarm_metrics(template: &Value) -> Vec<Watched> {
+    let watched = |by: &str, metric: &Value| Watched {
+        by: by.to_owned(),
+        namespace: text(&metric["Namespace"]),
+        name: metric["MetricName"].as_str().unwrap().to_owned(),
+        dimensions: metric["Dimensions"]
+            .as_sequence()
+            .map(|dimensions| {
+                dimensions.iter().map(|d| (d["Name"].as_str().unwrap().to_owned(), d["Value"].clone())).collect()
+            })
+            .unwrap_or_default(),
+    };
+    let mut all = Vec::new();
+    for (id, alarm) in resources(template, "AWS::CloudWatch::Alarm") {
+        let properties = &alarm["Properties"];
+        if properties.get("MetricName").is_some() {
+            all.push(watched(&id, properties));
+        }
+        for query in properties["Metrics"].as_sequence().into_iter().flatten() {
+            if let Some(stat) = query.get("MetricStat") {
+                all.push(watched(&id, &stat["Metric"]));
+            }
+        }
+    }
+    all
+}
+
+/// The dashboard's body, substituted and parsed.
+fn dashboard(template: &Value) -> serde_json::Value {
+    let dashboards = resources(template, "AWS::CloudWatch::Dashboard");
+    assert_eq!(dashboards.len(), 1);
+    let body = text(&dashboards.values().next().unwrap()["Properties"]["DashboardBody"]);
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("the dashboard body is not JSON: {e}"))
+}
+
+/// The namespace, metric name and dimension names of
+/// `SEARCH('{"Namespace",Dimension} MetricName="Name"', ...)`.
+fn search(expression: &str) -> (String, String, Vec<String>) {
+    let schema = expression.split_once('{').unwrap().1.split_once('}').unwrap().0;
+    let mut parts = schema.split(',').map(|part| part.trim().trim_matches('"').to_owned());
+    let namespace = parts.next().unwrap();
+    let name = expression.split_once(r#"MetricName=""#).unwrap().1.split_once('"').unwrap().0;
+    (namespace, name.to_owned(), parts.collect())
+}
+
+/// Every metric a dashboard graph shows: `[namespace, name, dimension,
+/// value, ..., {options}]`, or the metrics a SEARCH expression finds.
+fn dashboard_metrics(template: &Value) -> Vec<Watched> {
+    let mut all = Vec::new();
+    for widget in dashboard(template)["widgets"].as_array().unwrap() {
+        let by = format!("dashboard \"{}\"", widget["properties"]["title"].as_str().unwrap());
+        for metric in widget["properties"]["metrics"].as_array().into_iter().flatten() {
+            let metric = metric.as_array().unwrap();
+            if let Some(expression) = metric[0]["expression"].as_str() {
+                if expression.contains("SEARCH(") {
+                    let (namespace, name, dimensions) = search(expression);
+                    let dimensions = dimensions.into_iter().map(|d| (d, Value::Null)).collect();
+                    all.push(Watched { by: by.clone(), namespace, name, dimensions });
+                }
+                continue;
+            }
+            let fields: Vec<&str> = metric.iter().map_while(serde_json::Value::as_str).collect();
+            assert!(fields[0] != "." && fields[1] != ".", "{by}: write each metric in full, not with \".\"");
+            all.push(Watched {
+                by: by.clone(),
+                namespace: fields[0].to_owned(),
+                name: fields[1].to_owned(),
+                dimensions: fields[2..]
+                    .chunks(2)
+                    .map(|pair| (pair[0].to_owned(), Value::String(pair[1].to_owned())))
+                    .collect(),
+            });
+        }
+    }
+    all
+}
+
+/// `watched` is a metric of the catalogue, with exactly one of its dimension
+/// sets (CloudWatch matches the whole set: another one would never have a
+/// data point), and the dimension values we know are ones the code writes.
+fn assert_published(watched: &Watched) {
+    let Watched { by, name, .. } = watched;
+    let metric = Metric::ALL
+        .into_iter()
+        .find(|metric| metric.name() == name)
+        .unwrap_or_else(|| panic!("{by}: {name} is no metric the code publishes"));
+    let names: BTreeSet<&str> = watched.dimensions.iter().map(|(name, _)| name.as_str()).collect();
+    assert!(
+        metric.dimension_sets().iter().any(|set| set.iter().copied().collect::<BTreeSet<_>>() == names),
+        "{by}: {name} is published under the dimension sets {:?}, not {names:?}",
+        metric.dimension_sets()
+    );
+    for (dimension, value) in &watched.dimensions {
+        let Some(value) = value.as_str() else { continue };
+        let known = match dimension.as_str() {
+            "Error" => shared::messages::MESSAGES.iter().any(|text| text.key() == value),
+            "Purpose" => shared::domain::Purpose::parse(Some(value)).is_ok_and(|p| p.as_str() == value),
+            "Function" => Function::ALL.iter().any(|f| f.name() == value),
+            _ => true,
+        };
+        assert!(known, "{by}: {name} never has {dimension}={value}");
+    }
+}
+
+#[test]
+fn every_metric_an_alarm_watches_in_our_namespace_is_published_with_exactly_its_dimensions() {
+    let template = template();
+    let namespace = code_namespace(&template);
+    let ours: Vec<Watched> = alarm_metrics(&template).into_iter().filter(|w| w.namespace == namespace).collect();
+    assert!(!ours.is_empty());
+    ours.iter().for_each(assert_published);
+}
+
+#[test]
+fn every_metric_on_the_dashboard_in_our_namespace_is_published_and_every_published_one_is_shown() {
+    let template = template();
+    let namespace = code_namespace(&template);
+    let ours: Vec<Watched> = dashboard_metrics(&template).into_iter().filter(|w| w.namespace == namespace).collect();
+    ours.iter().for_each(assert_published);
+    let shown: BTreeSet<&str> = ours.iter().map(|w| w.name.as_str()).collect();
+    let published: BTreeSet<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+    assert_eq!(shown, published);
+}
+
+#[test]
+fn the_metrics_namespace_is_the_stacks_own_and_the_one_alarms_and_the_dashboard_use() {
+    let template = template();
+    let namespace = code_namespace(&template);
+    assert_eq!(namespace, format!("{}/{STACK}", shared::telemetry::metrics::DEFAULT_NAMESPACE));
+    let config = config::Config::from_lookup(|name| (name == config::METRICS_NAMESPACE).then(|| namespace.clone()));
+    assert_eq!(config.unwrap().metrics_namespace, namespace, "the code accepts the namespace");
+    for watched in alarm_metrics(&template).iter().chain(&dashboard_metrics(&template)) {
+        assert!(
+            watched.namespace == namespace || watched.namespace.starts_with("AWS/"),
+            "{}: {} is in {}, neither our namespace nor AWS's",
+            watched.by,
+            watched.name,
+            watched.namespace
+        );
+    }
+}
+
+#[test]
+fn the_aws_metrics_alarms_watch_are_this_stacks_api_and_every_one_of_its_functions() {
+    let template = template();
+    let apis = resources(&template, "AWS::Serverless::HttpApi");
+    let functions: BTreeSet<String> = resources(&template, "AWS::Serverless::Function").into_keys().collect();
+    let mut throttled = BTreeSet::new();
+    for watched in alarm_metrics(&template).iter().filter(|w| w.namespace.starts_with("AWS/")) {
+        let dimensions: Vec<(&str, Option<&str>)> =
+            watched.dimensions.iter().map(|(name, value)| (name.as_str(), reference(value))).collect();
+        match (watched.namespace.as_str(), dimensions.as_slice()) {
+            ("AWS/ApiGateway", [("ApiId", Some(api))]) => assert!(apis.contains_key(*api), "{}", watched.by),
+            ("AWS/Lambda", [("FunctionName", Some(function))]) => {
+                assert!(functions.contains(*function), "{}", watched.by);
+                if watched.name == "Throttles" {
+                    throttled.insert(function.to_string());
+                }
+            }
+            _ => panic!("{}: {} in {} by {:?}", watched.by, watched.name, watched.namespace, watched.dimensions),
+        }
+    }
+    assert_eq!(throttled, functions, "throttles are watched on every function");
+}
+
+#[test]
+fn every_alarm_expression_uses_only_its_own_metrics_and_one_is_returned() {
+    for (id, alarm) in resources(&template(), "AWS::CloudWatch::Alarm") {
+        let Some(queries) = alarm["Properties"]["Metrics"].as_sequence() else { continue };
+        let ids: BTreeSet<&str> = queries.iter().map(|q| q["Id"].as_str().unwrap()).collect();
+        let returned = queries.iter().filter(|q| q["ReturnData"] == true).count();
+        assert_eq!(returned, 1, "{id}");
+        for expression in queries.iter().filter_map(|q| q.get("Expression")).map(text) {
+            // Functions are upper case, query ids lower case.
+            let names = expression.split(|c: char| !c.is_ascii_alphanumeric() && c != '_');
+            for name in names.filter(|n| n.starts_with(|c: char| c.is_ascii_lowercase())) {
+                assert!(ids.contains(name), "{id}: {expression} names {name}, which is no query of the alarm");
+            }
+        }
+    }
+}
+
+#[test]
+fn every_alarm_notifies_the_alarm_topic_when_one_is_given() {
+    let template = template();
+    let parameter = &template["Parameters"]["AlarmTopicArn"];
+    assert_eq!(parameter["Default"], "");
+    let condition: Value = serde_norway::from_str(r#"!Not [!Equals [!Ref AlarmTopicArn, ""]]"#).unwrap();
+    assert_eq!(template["Conditions"]["HasAlarmTopic"], condition);
+    let actions: Value =
+        serde_norway::from_str("!If [HasAlarmTopic, [!Ref AlarmTopicArn], !Ref AWS::NoValue]").unwrap();
+    let alarms = resources(&template, "AWS::CloudWatch::Alarm");
+    assert!(!alarms.is_empty());
+    for (id, alarm) in alarms {
+        for property in ["AlarmActions", "OKActions"] {
+            assert_eq!(alarm["Properties"][property], actions, "{id}: {property}");
+        }
+    }
 }
