@@ -25,6 +25,8 @@ pub async fn sms_code_at<S: Store>(store: &S, mobile: &str, code: &str, purpose:
         .with_n(keys::ATTEMPTS, 0)
         .with_s(keys::SEND_ID, id.as_str())
         .with_s(keys::PURPOSE, purpose)
+        // As a send writes it: the default 7-digit prefix it counted against, which verifying credits.
+        .with_s(keys::PREFIX, &mobile[..7])
         .expiring_at(now + 600);
     store.put(item, Cond::Always, now).await.unwrap();
     id.as_str().to_owned()

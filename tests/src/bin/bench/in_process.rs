@@ -19,6 +19,7 @@ enum Case {
     Captcha,
     CaptchaBadId,
     Sms,
+    SmsRepeated,
     SmsTooFrequent,
     SmsWrongAnswer,
     Register,
@@ -28,10 +29,11 @@ enum Case {
 }
 
 impl Case {
-    const ALL: [Case; 9] = [
+    const ALL: [Case; 10] = [
         Case::Captcha,
         Case::CaptchaBadId,
         Case::Sms,
+        Case::SmsRepeated,
         Case::SmsTooFrequent,
         Case::SmsWrongAnswer,
         Case::Register,
@@ -45,6 +47,7 @@ impl Case {
             Case::Captcha => "captcha: 200",
             Case::CaptchaBadId => "captcha: 400 invalid_captcha_id",
             Case::Sms => "sms: 200",
+            Case::SmsRepeated => "sms: 200 repeated send",
             Case::SmsTooFrequent => "sms: 429 too_frequent",
             Case::SmsWrongAnswer => "sms: 400 captcha_incorrect",
             Case::Register => "register: 200 (Argon2id included)",
@@ -60,6 +63,8 @@ impl Case {
 #[derive(Default)]
 struct Earlier {
     sms_sent_to: Vec<String>,
+    /// The sends' URIs: repeating one answers the same code's id again.
+    sms_uris: Vec<String>,
     tokens: Vec<String>,
 }
 
@@ -68,6 +73,7 @@ async fn prepare<S: Store>(case: Case, i: usize, store: &S, earlier: &mut Earlie
     match case {
         Case::Captcha => (Route::Captcha, event("GET", &format!("/image_codes/{}/", uuid()), None, None), 200),
         Case::CaptchaBadId => (Route::Captcha, event("GET", "/image_codes/not-a-uuid/", None, None), 400),
+        Case::SmsRepeated => (Route::Sms, event("GET", &earlier.sms_uris[i % earlier.sms_uris.len()], None, None), 200),
         Case::Sms | Case::SmsTooFrequent | Case::SmsWrongAnswer => {
             let id = uuid();
             tests::seed::captcha(store, &id, "abcd").await;
@@ -81,6 +87,9 @@ async fn prepare<S: Store>(case: Case, i: usize, store: &S, earlier: &mut Earlie
                 _ => (fresh_mobile(), "wxyz", 400),
             };
             let uri = format!("/sms_codes/{number}/?image_code={answer}&image_code_id={id}");
+            if case == Case::Sms {
+                earlier.sms_uris.push(uri.clone());
+            }
             (Route::Sms, event("GET", &uri, None, None), status)
         }
         Case::Register | Case::RegisterWrongCode => {
@@ -135,6 +144,7 @@ async fn cases<S: Store + 'static>(report: &mut Report, title: &str, store: Arc<
         let designed = match case {
             Case::Captcha => Some("1"),
             Case::Sms => Some("2: the captcha is taken, then the transaction"),
+            Case::SmsRepeated => Some("2: the captcha's marker is taken and put back; nothing sent"),
             Case::Register => Some("2: a guess is claimed, then the transaction"),
             Case::Session => Some("2: the session, then its account's generation"),
             _ => None,
