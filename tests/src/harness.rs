@@ -60,6 +60,12 @@ impl<S: Store + 'static> Harness<S, ConsoleSender> {
         Self::with_sender(store, Arc::new(ConsoleSender::new()))
     }
 
+    /// A harness with the console sender whose configuration is these
+    /// variables (see [`config`]).
+    pub fn with_vars(store: Arc<S>, vars: &[(&str, &str)]) -> Self {
+        Self::with_config(store, Arc::new(ConsoleSender::new()), &config(vars))
+    }
+
     /// The code the console sender printed last for `mobile`.
     pub fn last_code(&self, mobile: &str) -> String {
         let mobile = shared::domain::Mobile::parse(mobile).unwrap();
@@ -141,6 +147,18 @@ impl<S: Store + 'static, M: SmsSender + 'static> Harness<S, M> {
     /// A code for `purpose` (`register`, `login`, `reset`, `close`).
     pub async fn send_sms_for(&self, mobile: &str, purpose: &str) -> TestResponse {
         let (id, answer) = self.captcha().await;
+        self.send_sms_answering(mobile, purpose, &id, &answer).await
+    }
+
+    /// Like [`Harness::send_sms_for`], with a captcha written straight into
+    /// the store ([`Harness::seed_captcha`]): no image is drawn and no
+    /// captcha is counted against the client, for suites that send hundreds.
+    pub async fn send_sms_seeded(&self, mobile: &str, purpose: &str) -> TestResponse {
+        let (id, answer) = self.seed_captcha().await;
+        self.send_sms_answering(mobile, purpose, &id, &answer).await
+    }
+
+    async fn send_sms_answering(&self, mobile: &str, purpose: &str, id: &str, answer: &str) -> TestResponse {
         let uri = format!("/sms_codes/{mobile}/?image_code={answer}&image_code_id={id}&purpose={purpose}");
         let response = self.get(&uri).await;
         if response.status == 200 {
@@ -149,6 +167,34 @@ impl<S: Store + 'static, M: SmsSender + 'static> Harness<S, M> {
             self.sms_code_ids.lock().unwrap().insert(mobile.to_owned(), sms_code_id);
         }
         response
+    }
+
+    /// Sends a sign-up code to each of `mobiles` with seeded captchas,
+    /// `at_once` requests in flight at a time; the answers in the order of
+    /// `mobiles`.
+    pub async fn send_sms_to_each(self: &Arc<Self>, mobiles: &[String], at_once: usize) -> Vec<TestResponse> {
+        let mut responses = Vec::with_capacity(mobiles.len());
+        for chunk in mobiles.chunks(at_once.max(1)) {
+            let tasks: Vec<_> = chunk
+                .iter()
+                .map(|mobile| {
+                    let (h, mobile) = (Arc::clone(self), mobile.clone());
+                    tokio::spawn(async move { h.send_sms_seeded(&mobile, "register").await })
+                })
+                .collect();
+            for task in tasks {
+                responses.push(task.await.unwrap());
+            }
+        }
+        responses
+    }
+
+    /// A live captcha written straight into the store at the harness's
+    /// clock; its id and answer.
+    pub async fn seed_captcha(&self) -> (String, String) {
+        let id = uuid::Uuid::new_v4().to_string();
+        crate::seed::captcha_at(&*self.store, &id, "abcd", self.clock.now()).await;
+        (id, "abcd".to_owned())
     }
 
     /// Writes a live code for `mobile` straight into the store, as a send

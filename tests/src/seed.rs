@@ -34,7 +34,11 @@ pub async fn sms_code_at<S: Store>(store: &S, mobile: &str, code: &str, purpose:
 
 /// A live captcha `id` whose answer is `answer`, valid for ten minutes.
 pub async fn captcha<S: Store>(store: &S, id: &str, answer: &str) {
-    let now = SystemClock.now();
+    captcha_at(store, id, answer, SystemClock.now()).await;
+}
+
+/// [`captcha`], written at `now`.
+pub async fn captcha_at<S: Store>(store: &S, id: &str, answer: &str, now: EpochSeconds) {
     let item =
         Item::new(keys::captcha(&CaptchaId::parse(id).unwrap())).with_s(keys::ANSWER, answer).expiring_at(now + 600);
     store.put(item, Cond::Always, now).await.unwrap();
