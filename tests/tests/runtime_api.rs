@@ -87,8 +87,14 @@ async fn the_whole_flow_through_the_lambda_runtime_api() {
     let code = ronglian.last_code_for(mobile).unwrap();
     assert_eq!(ronglian.accepted()[0].datas, vec![code.clone(), "3".to_owned()]);
 
-    // The same captcha again: it was spent by the first request.
+    // The same request again (an app that lost the answer): the same id, no second SMS.
     let response = call(&sms, request("GET", &uri, &[], None)).await;
+    assert_eq!(response["statusCode"], 200, "a repeat of the send: {response}");
+    assert_eq!(body_json(&response)["sms_code_id"], sms_code_id.as_str());
+    assert_eq!(ronglian.accepted().len(), 1);
+    // The same captcha for another number: it was spent by the first request.
+    let other = format!("/sms_codes/13900139000/?image_code={}&image_code_id={id}", answer.to_uppercase());
+    let response = call(&sms, request("GET", &other, &[], None)).await;
     assert_eq!(response["statusCode"], 400, "the captcha was spent: {response}");
     assert_eq!(body_json(&response)["error"], "captcha_expired");
 
