@@ -44,6 +44,9 @@ const SEND_FLAG_HELD: &str = "send flag held";
 const MOBILE_TAKEN: &str = "mobile registered";
 const MOBILE_NOT_REGISTERED: &str = "mobile not registered";
 
+/// The `request` of a released send's marker: no request's HMAC.
+const RELEASED: &str = "released";
+
 impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
     /// The service as every entry point wires it, from the configuration.
     pub fn new(config: &Config, store: S, sender: M, clock: C, random: R, code_key: CodeKey) -> Self {
@@ -216,7 +219,8 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
     }
 
     /// Answers a repeat of the send `marker` records, sending nothing, and
-    /// puts the marker back (unless a new captcha took its id meanwhile).
+    /// puts the marker back (unless a new captcha took its id, or the send
+    /// was released, meanwhile).
     async fn repeated(&self, marker: Item, now: EpochSeconds) -> Result<SentCode, Error> {
         let id = SmsCodeId::parse(marker.s(keys::SEND_ID)?).map_err(Error::internal)?;
         let retry_after = marker.expires_at().map_or(self.cooldown, |at| (at - now).max(1));
@@ -294,9 +298,30 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
             tracing::warn!(to = %mobile, error = %error, "releasing the send flag failed; it expires with the cooldown");
         }
         // On its own: a marker already taken must not stop the release above.
-        match self.store.delete(&keys::captcha(captcha_id), mine(), now).await {
-            Ok(()) | Err(StoreError::ConditionFailed { .. }) => {}
-            Err(error) => tracing::warn!(error = %error, "removing a released send's captcha marker failed"),
+        self.spend_marker(captcha_id, id, now).await;
+    }
+
+    /// Replaces a released send's marker with one no request matches, until
+    /// the cooldown ends. Not a delete: a repeat that has taken the marker
+    /// and not yet put it back would put it back, and answer the released
+    /// send as sent. Where the marker is missing (a repeat holds it) the
+    /// spent one takes its place; a new captcha under the id is left alone.
+    async fn spend_marker(&self, captcha_id: &CaptchaId, id: &SmsCodeId, now: EpochSeconds) {
+        let spent = Item::new(keys::captcha(captcha_id))
+            .with_s(keys::REQUEST, RELEASED)
+            .with_s(keys::SEND_ID, id.as_str())
+            .expiring_at(now + self.cooldown);
+        let mine = || Cond::Live(vec![Check::eq_s(keys::SEND_ID, id.as_str())]);
+        // The last try finds the marker a repeat put back between the first two.
+        for cond in [mine(), Cond::NotLive, mine()] {
+            match self.store.put(spent.clone(), cond, now).await {
+                Ok(()) => return,
+                Err(StoreError::ConditionFailed { .. }) => {}
+                Err(error) => {
+                    tracing::warn!(error = %error, "spending a released send's captcha marker failed");
+                    return;
+                }
+            }
         }
     }
 }
