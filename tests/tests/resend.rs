@@ -352,12 +352,9 @@ on_both_stores!(
     a_repeat_racing_the_release_does_not_revive_the_released_send,
 );
 
-/// A repeat's `expires_in` should be what is left of the first send's code,
-/// as its `retry_after` is what is left of the cooldown; the sms handler
-/// answers `service.code_ttl` (180) whenever it answers, so a repeat a
-/// minute later still says 180 while the code lasts 120 more seconds.
+/// A repeat's `expires_in` is what is left of the first send's code, as its
+/// `retry_after` is what is left of the cooldown.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "bug: functions/sms answers the full code lifetime as a repeat's expires_in"]
 async fn a_repeats_expires_in_is_what_is_left_of_the_first_code() {
     let h = harness(Arc::new(tests::memory_store()), &[]);
     let captcha = h.captcha().await;

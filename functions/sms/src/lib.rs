@@ -39,6 +39,6 @@ async fn send<S: Store, M: SmsSender, C: Clock, R: Random>(
     Ok(ok(Map::from_iter([
         ("sms_code_id".to_owned(), Value::from(sent.id.as_str())),
         ("retry_after".to_owned(), Value::from(sent.retry_after)),
-        ("expires_in".to_owned(), Value::from(service.code_ttl)),
+        ("expires_in".to_owned(), Value::from(sent.expires_in)),
     ])))
 }

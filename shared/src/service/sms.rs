@@ -37,6 +37,8 @@ pub struct SmsService<S, M, C, R> {
 pub struct SentCode {
     pub id: SmsCodeId,
     pub retry_after: i64,
+    /// Seconds the code stays valid.
+    pub expires_in: i64,
 }
 
 /// What the send transaction's failed conditions mean.
@@ -152,7 +154,7 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
             Err(StoreError::Cancelled(cancelled)) => return Err(self.refusal(cancelled, client, now)),
             Err(error) => return Err(error.into()),
         }
-        let sent = SentCode { id, retry_after: self.cooldown };
+        let sent = SentCode { id, retry_after: self.cooldown, expires_in: self.code_ttl };
         if fixed.is_some() {
             audit::test_number();
             metrics::count(Metric::TestNumberUses, &[]);
@@ -224,6 +226,8 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
     async fn repeated(&self, marker: Item, now: EpochSeconds) -> Result<SentCode, Error> {
         let id = SmsCodeId::parse(marker.s(keys::SEND_ID)?).map_err(Error::internal)?;
         let retry_after = marker.expires_at().map_or(self.cooldown, |at| (at - now).max(1));
+        // The marker lasts the cooldown from the send; the code, its lifetime from the send.
+        let expires_in = (self.code_ttl - (self.cooldown - retry_after)).max(0);
         match self.store.put(marker, Cond::NotLive, now).await {
             Ok(()) | Err(StoreError::ConditionFailed { .. }) => {}
             Err(error) => {
@@ -231,7 +235,7 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
             }
         }
         tracing::info!("a repeated send answered with its first code; nothing sent");
-        Ok(SentCode { id, retry_after })
+        Ok(SentCode { id, retry_after, expires_in })
     }
 
     /// The caps one send counts against.
