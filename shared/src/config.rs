@@ -181,6 +181,9 @@ impl TestNumbers {
         if pairs.len() > Self::MAX {
             return Err(invalid("at most 10 test numbers"));
         }
+        if pairs.iter().enumerate().any(|(i, (number, _))| pairs[..i].iter().any(|(earlier, _)| earlier == number)) {
+            return Err(invalid("a test number is listed twice"));
+        }
         Ok(Self(pairs))
     }
 }
@@ -518,8 +521,9 @@ mod tests {
         assert_eq!(config.test_numbers.code_for(&Mobile::parse("13800000001").unwrap()), None);
         let debug = format!("{config:?}");
         assert!(!debug.contains("246810") && !debug.contains("13800000000"), "{debug}");
-        let eleven: Vec<String> = (0..11).map(|i| format!("1380000000{}:123456", i % 10)).collect();
-        for bad in ["13800000000", "13800000000:12345", "12345:123456", eleven.join(",").as_str()] {
+        let eleven: Vec<String> = (0..11).map(|i| format!("138000000{i:02}:123456")).collect();
+        let twice = "13800000000:123456,13800000000:654321";
+        for bad in ["13800000000", "13800000000:12345", "12345:123456", twice, eleven.join(",").as_str()] {
             assert!(
                 matches!(config_of(SMS_TEST_NUMBERS, bad), Err(ConfigError::Invalid { name: SMS_TEST_NUMBERS, .. })),
                 "{bad}"

@@ -141,6 +141,15 @@ async fn the_whole_flow_through_the_lambda_runtime_api() {
     }
     assert!(logs.contains("138****8000"), "{logs}");
 
+    // The sends' audit lines: the send, its repeat (marked, nothing sent) and the spent captcha.
+    let sends: Vec<(String, bool)> = tests::telemetry::audit_events(&logs)
+        .iter()
+        .filter(|event| event["audit"] == "code_sent")
+        .map(|event| (event["outcome"].as_str().unwrap().to_owned(), event["repeated"] == true))
+        .collect();
+    let expected = [("ok", false), ("ok", true), ("captcha_expired", false)].map(|(o, r)| (o.to_owned(), r));
+    assert_eq!(sends, expected);
+
     // The metrics CloudWatch reads from those logs: checked against the catalogue as they are parsed.
     let points = tests::telemetry::metrics(&logs);
     assert!(points.iter().all(|p| p.namespace == "PhoneVerify"), "the default namespace");

@@ -234,6 +234,7 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
                 tracing::warn!(error = %error, "putting back a passed captcha failed; a further repeat finds it spent")
             }
         }
+        audit::repeated();
         tracing::info!("a repeated send answered with its first code; nothing sent");
         Ok(SentCode { id, retry_after, expires_in })
     }

@@ -51,6 +51,7 @@ pub(super) struct Pending {
     mobile: Option<String>,
     purpose: Option<Purpose>,
     test_number: bool,
+    repeated: bool,
 }
 
 impl Pending {
@@ -81,6 +82,11 @@ pub fn test_number() {
     with_scope(|scope| scope.audit.test_number = true);
 }
 
+/// The request repeated an earlier send and was answered with its code.
+pub fn repeated() {
+    with_scope(|scope| scope.audit.repeated = true);
+}
+
 /// A right code was spent: written at once, with the request's context.
 pub fn code_verified(mobile: &Mobile, purpose: Purpose, test_number: bool) {
     let pending = Pending {
@@ -88,6 +94,7 @@ pub fn code_verified(mobile: &Mobile, purpose: Purpose, test_number: bool) {
         mobile: Some(mobile.masked().to_string()),
         purpose: Some(purpose),
         test_number,
+        repeated: false,
     };
     let written = with_scope(|scope| line(Event::CodeVerified, &scope.context, &pending, Ok(()), now_millis()));
     let line = written
@@ -125,6 +132,9 @@ fn line(
     }
     if pending.test_number {
         line.insert("test_number".to_owned(), json!(true));
+    }
+    if pending.repeated {
+        line.insert("repeated".to_owned(), json!(true));
     }
     Value::Object(line).to_string()
 }
