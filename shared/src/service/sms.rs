@@ -7,7 +7,7 @@ use crate::code_key::CodeKey;
 use crate::config::{Config, TestNumbers};
 use crate::domain::{CaptchaAnswer, CaptchaId, ClientKey, Mobile, Purpose, SmsCode, SmsCodeId};
 use crate::random::Random;
-use crate::sms::SmsSender;
+use crate::sms::{SmsError, SmsSender};
 use crate::store::{Cancelled, Check, Cond, Item, Op, Store, StoreError, Write};
 use crate::telemetry::{Metric, audit, metrics};
 use subtle::ConstantTimeEq;
@@ -162,28 +162,37 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
             return Ok(sent);
         }
 
+        match self.deliver(mobile, &code, purpose).await {
+            Ok(()) => Ok(sent),
+            Err(error) if error.certainly_not_sent() => {
+                self.release(mobile, captcha_id, &sent.id, &caps, now).await;
+                Err(Error::SmsFailed { source: error, retry_after: None })
+            }
+            Err(error) => Err(Error::SmsFailed { source: error, retry_after: Some(self.cooldown) }),
+        }
+    }
+
+    /// Hands the code to the provider, timing it and counting the outcome.
+    async fn deliver(&self, mobile: &Mobile, code: &SmsCode, purpose: Purpose) -> Result<(), SmsError> {
         let minutes = u32::try_from((self.code_ttl + 59) / 60).unwrap_or(u32::MAX);
         metrics::count(Metric::ProviderCalls, &[]);
-        let result = metrics::timed(Metric::ProviderLatency, &[], self.sender.send(mobile, &code, minutes)).await;
-        match result {
+        let result = metrics::timed(Metric::ProviderLatency, &[], self.sender.send(mobile, code, minutes)).await;
+        match &result {
             Ok(()) => {
                 let carrier = &mobile.as_str()[..3];
                 metrics::count(Metric::CodesSent, &[("Purpose", purpose.as_str()), ("Prefix", carrier)]);
                 tracing::info!(to = %mobile, "SMS code sent");
-                Ok(sent)
-            }
-            Err(error) if error.certainly_not_sent() => {
-                metrics::count(Metric::ProviderErrors, &[("Kind", error.kind())]);
-                tracing::warn!(to = %mobile, error = %error, "the provider did not accept the SMS; releasing the send flag");
-                self.release(mobile, captcha_id, &sent.id, &caps, now).await;
-                Err(Error::SmsFailed { source: error, retry_after: None })
             }
             Err(error) => {
                 metrics::count(Metric::ProviderErrors, &[("Kind", error.kind())]);
-                tracing::warn!(to = %mobile, error = %error, "the SMS outcome is unknown; the cooldown and the counts stay");
-                Err(Error::SmsFailed { source: error, retry_after: Some(self.cooldown) })
+                if error.certainly_not_sent() {
+                    tracing::warn!(to = %mobile, error = %error, "the provider did not accept the SMS; releasing the send flag");
+                } else {
+                    tracing::warn!(to = %mobile, error = %error, "the SMS outcome is unknown; the cooldown and the counts stay");
+                }
             }
         }
+        result
     }
 
     /// Spends the captcha with one atomic take and compares the answer in
