@@ -47,25 +47,67 @@ pub async fn scope<T>(
     request: impl Future<Output = T>,
     outcome: impl FnOnce(&T) -> Result<(), &'static str>,
 ) -> T {
-    let cell = RefCell::new(Scope { context, ..Scope::default() });
-    let (result, cell) = SCOPE
-        .scope(cell, async {
-            let result = request.await;
-            let cell = SCOPE.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
-            (result, cell)
-        })
-        .await;
-    let Scope { context, records, audit } = cell;
-    if let Some(line) = audit.line(&context, outcome(&result)) {
-        println!("{line}");
-    }
-    for line in metrics::lines(&records, metrics::now_millis()) {
+    let (result, gathered) = gather(context, request).await;
+    for line in gathered.lines(outcome(&result)) {
         println!("{line}");
     }
     result
 }
 
+/// Runs `request` in a fresh scope and returns what it gathered.
+async fn gather<T>(context: RequestContext, request: impl Future<Output = T>) -> (T, Scope) {
+    let cell = RefCell::new(Scope { context, ..Scope::default() });
+    SCOPE
+        .scope(cell, async {
+            let result = request.await;
+            (result, SCOPE.with(|cell| std::mem::take(&mut *cell.borrow_mut())))
+        })
+        .await
+}
+
+impl Scope {
+    /// The request's lines: its audit event, then its metrics.
+    fn lines(&self, outcome: Result<(), &'static str>) -> Vec<String> {
+        let audit = self.audit.line(&self.context, outcome);
+        audit.into_iter().chain(metrics::lines(&self.records, metrics::now_millis())).collect()
+    }
+}
+
 /// Runs `f` on the current request's scope, if there is one.
 fn with_scope<T>(f: impl FnOnce(&mut Scope) -> T) -> Option<T> {
     SCOPE.try_with(|cell| f(&mut cell.borrow_mut())).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Mobile;
+    use serde_json::Value;
+
+    #[tokio::test]
+    async fn a_request_s_data_points_and_event_wait_for_its_end_and_carry_its_context() {
+        let context = RequestContext { function: "sms", request_id: "r-1".to_owned(), client_ip: None };
+        let ((), gathered) = gather(context, async {
+            audit::expect(Event::CodeSent);
+            audit::mobile(&Mobile::parse("13800138000").unwrap());
+            metrics::count(Metric::ProviderCalls, &[]);
+            metrics::count(Metric::ProviderCalls, &[]);
+        })
+        .await;
+        assert_eq!(gathered.records.len(), 2, "kept for the end, not written");
+        let lines: Vec<Value> =
+            gathered.lines(Err("sms_failed")).iter().map(|line| serde_json::from_str(line).unwrap()).collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!((&lines[0]["audit"], &lines[0]["outcome"]), (&"code_sent".into(), &"sms_failed".into()));
+        assert_eq!((&lines[0]["request_id"], &lines[0]["mobile"]), (&"r-1".into(), &"138****8000".into()));
+        assert_eq!(lines[1]["ProviderCalls"], serde_json::json!([1.0, 1.0]));
+    }
+
+    #[tokio::test]
+    async fn outside_a_request_annotations_are_dropped() {
+        audit::expect(Event::CodeSent);
+        assert!(with_scope(|_| ()).is_none());
+        let ((), gathered) = gather(RequestContext::default(), async {}).await;
+        assert!(gathered.lines(Ok(())).is_empty(), "a request that expected nothing writes nothing");
+    }
 }
