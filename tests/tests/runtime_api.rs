@@ -173,7 +173,7 @@ async fn the_whole_flow_through_the_lambda_runtime_api() {
     };
     let provider = latency(Metric::ProviderLatency, &[]);
     assert!(provider.len() == 1 && provider[0] > 0.0, "{provider:?}");
-    for operation in ["DeleteItem", "TransactWriteItems", "PutItem", "GetItem"] {
+    for operation in ["DeleteItem", "TransactWriteItems", "UpdateItem", "GetItem"] {
         let calls = latency(Metric::DynamoDbLatency, &[("Operation", operation)]);
         assert!(!calls.is_empty() && calls.iter().all(|ms| *ms > 0.0), "{operation}: {calls:?}");
     }

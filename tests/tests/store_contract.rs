@@ -54,7 +54,28 @@ async fn an_expired_item_is_not_taken(store: Arc<impl Store>) {
     let now = clock.now();
     store.put(item("k#take-expired", now, 100), Cond::Always, now).await.unwrap();
     clock.advance(100);
-    assert_eq!(store.take("k#take-expired", clock.now()).await.unwrap(), None);
+    assert_eq!(store.take("k#take-expired", None, clock.now()).await.unwrap(), None);
+}
+
+async fn a_take_leaves_an_item_with_its_unless_attribute_and_returns_it(store: Arc<impl Store + 'static>) {
+    let clock = clock();
+    let now = clock.now();
+    let marker = item("k#marker", now, 100).with_s("request", "r");
+    store.put(marker.clone(), Cond::Always, now).await.unwrap();
+    let takers = (0..10).map(|_| {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move { store.take("k#marker", Some("request"), now).await })
+    });
+    for result in futures_join(takers).await {
+        assert_eq!(result.unwrap(), Some(marker.clone()), "every concurrent taker reads it");
+    }
+    assert_eq!(store.get("k#marker", now).await.unwrap(), Some(marker.clone()), "and it stays");
+    store.put(item("k#plain", now, 100), Cond::Always, now).await.unwrap();
+    assert!(store.take("k#plain", Some("request"), now).await.unwrap().is_some());
+    assert_eq!(store.get("k#plain", now).await.unwrap(), None, "an item without it is taken");
+    clock.advance(100);
+    assert_eq!(store.take("k#marker", Some("request"), clock.now()).await.unwrap(), None, "an expired one is absent");
+    assert_eq!(store.take("k#never", Some("request"), clock.now()).await.unwrap(), None);
 }
 
 async fn not_live_refuses_a_live_item_and_returns_it(store: Arc<impl Store>) {
@@ -91,7 +112,7 @@ async fn twenty_concurrent_takes_have_exactly_one_winner(store: Arc<impl Store +
     store.put(item("k#take", now, 300), Cond::Always, now).await.unwrap();
     let takers = (0..20).map(|_| {
         let store = Arc::clone(&store);
-        tokio::spawn(async move { store.take("k#take", now).await })
+        tokio::spawn(async move { store.take("k#take", None, now).await })
     });
     let results = futures_join(takers).await;
     let taken: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok().cloned().flatten()).collect();
@@ -252,6 +273,7 @@ on_both_stores!(
     a_put_item_reads_back_with_its_attributes,
     an_expired_item_not_yet_deleted_is_absent_everywhere,
     an_expired_item_is_not_taken,
+    a_take_leaves_an_item_with_its_unless_attribute_and_returns_it,
     not_live_refuses_a_live_item_and_returns_it,
     not_live_is_plain_absence_for_permanent_items,
     twenty_concurrent_creates_have_exactly_one_winner,

@@ -6,7 +6,8 @@ use crate::domain::{CaptchaId, Mobile, TokenHash, Username};
 /// passed it, `request` (HMAC of the captcha id, the answer, the number and
 /// the purpose) and `send_id` instead, until the cooldown ends: how a
 /// repeat of that same send is recognised (`request` is `released` once
-/// the provider refused that send: no repeat matches it).
+/// the provider refused that send: no repeat matches it). Takes leave a
+/// marker in place.
 pub fn captcha(id: &CaptchaId) -> String {
     format!("captcha#{id}")
 }

@@ -197,9 +197,10 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
 
     /// Spends the captcha with one atomic take and compares the answer in
     /// code: right or wrong, this is its only judgement. A captcha a send
-    /// has already passed is left as a marker of that send (`request`): the
-    /// same send again gets the first one's answer (and the marker is put
-    /// back for the next repeat); anything else finds the captcha spent.
+    /// has already passed is a marker of that send (`request`), which the
+    /// take leaves in place: the same send again gets the first one's
+    /// answer, however many times and however concurrently; anything else
+    /// finds the captcha spent.
     async fn judge_captcha(
         &self,
         captcha_id: &CaptchaId,
@@ -209,12 +210,11 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
         now: EpochSeconds,
     ) -> Result<Option<SentCode>, Error> {
         let key = keys::captcha(captcha_id);
-        let failure = match self.store.take(&key, now).await? {
+        let failure = match self.store.take(&key, Some(keys::REQUEST), now).await? {
             None => Error::CaptchaExpired,
-            Some(passed) if passed.s(keys::REQUEST).is_ok() => {
-                let same = passed.s(keys::REQUEST)?.as_bytes().ct_eq(request.as_bytes());
-                if bool::from(same) {
-                    return self.repeated(passed, now).await.map(Some);
+            Some(marker) if marker.s(keys::REQUEST).is_ok() => {
+                if bool::from(marker.s(keys::REQUEST)?.as_bytes().ct_eq(request.as_bytes())) {
+                    return self.repeated(&marker, now).map(Some);
                 }
                 Error::CaptchaExpired
             }
@@ -229,20 +229,13 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
         Err(failure)
     }
 
-    /// Answers a repeat of the send `marker` records, sending nothing, and
-    /// puts the marker back (unless a new captcha took its id, or the send
-    /// was released, meanwhile).
-    async fn repeated(&self, marker: Item, now: EpochSeconds) -> Result<SentCode, Error> {
+    /// The answer to a repeat of the send `marker` records: its id and what
+    /// is left of its cooldown and its code. Nothing is sent or written.
+    fn repeated(&self, marker: &Item, now: EpochSeconds) -> Result<SentCode, Error> {
         let id = SmsCodeId::parse(marker.s(keys::SEND_ID)?).map_err(Error::internal)?;
         let retry_after = marker.expires_at().map_or(self.cooldown, |at| (at - now).max(1));
         // The marker lasts the cooldown from the send; the code, its lifetime from the send.
         let expires_in = (self.code_ttl - (self.cooldown - retry_after)).max(0);
-        match self.store.put(marker, Cond::NotLive, now).await {
-            Ok(()) | Err(StoreError::ConditionFailed { .. }) => {}
-            Err(error) => {
-                tracing::warn!(error = %error, "putting back a passed captcha failed; a further repeat finds it spent")
-            }
-        }
         audit::repeated();
         tracing::info!("a repeated send answered with its first code; nothing sent");
         Ok(SentCode { id, retry_after, expires_in })
@@ -311,31 +304,23 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
         if let Err(error) = self.store.transact(writes, now).await {
             tracing::warn!(to = %mobile, error = %error, "releasing the send flag failed; it expires with the cooldown");
         }
-        // On its own: a marker already taken must not stop the release above.
+        // On its own: a marker replaced by a new captcha must not stop the release above.
         self.spend_marker(captcha_id, id, now).await;
     }
 
     /// Replaces a released send's marker with one no request matches, until
-    /// the cooldown ends. Not a delete: a repeat that has taken the marker
-    /// and not yet put it back would put it back, and answer the released
-    /// send as sent. Where the marker is missing (a repeat holds it) the
-    /// spent one takes its place; a new captcha under the id is left alone.
+    /// the cooldown ends, if it is still this send's (a new captcha under
+    /// the id is left alone). Takes never remove a marker, so no repeat can
+    /// put the old one back.
     async fn spend_marker(&self, captcha_id: &CaptchaId, id: &SmsCodeId, now: EpochSeconds) {
         let spent = Item::new(keys::captcha(captcha_id))
             .with_s(keys::REQUEST, RELEASED)
             .with_s(keys::SEND_ID, id.as_str())
             .expiring_at(now + self.cooldown);
-        let mine = || Cond::Live(vec![Check::eq_s(keys::SEND_ID, id.as_str())]);
-        // The last try finds the marker a repeat put back between the first two.
-        for cond in [mine(), Cond::NotLive, mine()] {
-            match self.store.put(spent.clone(), cond, now).await {
-                Ok(()) => return,
-                Err(StoreError::ConditionFailed { .. }) => {}
-                Err(error) => {
-                    tracing::warn!(error = %error, "spending a released send's captcha marker failed");
-                    return;
-                }
-            }
+        let mine = Cond::Live(vec![Check::eq_s(keys::SEND_ID, id.as_str())]);
+        match self.store.put(spent, mine, now).await {
+            Ok(()) | Err(StoreError::ConditionFailed { .. }) => {}
+            Err(error) => tracing::warn!(error = %error, "spending a released send's captcha marker failed"),
         }
     }
 }

@@ -32,8 +32,13 @@ impl Store for AnyStore {
         delegate!(self, store => store.delete(pk, cond, now))
     }
 
-    async fn take(&self, pk: &str, now: EpochSeconds) -> Result<Option<Item>, StoreError> {
-        delegate!(self, store => store.take(pk, now))
+    async fn take(
+        &self,
+        pk: &str,
+        unless: Option<&'static str>,
+        now: EpochSeconds,
+    ) -> Result<Option<Item>, StoreError> {
+        delegate!(self, store => store.take(pk, unless, now))
     }
 
     async fn add(

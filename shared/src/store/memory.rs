@@ -79,8 +79,16 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn take(&self, pk: &str, now: EpochSeconds) -> Result<Option<Item>, StoreError> {
-        Ok(self.items().remove(pk).filter(|item| item.is_live(now)))
+    async fn take(
+        &self,
+        pk: &str,
+        unless: Option<&'static str>,
+        now: EpochSeconds,
+    ) -> Result<Option<Item>, StoreError> {
+        let mut items = self.items();
+        let kept = unless.is_some_and(|attribute| items.get(pk).is_some_and(|item| item.get(attribute).is_some()));
+        let item = if kept { items.get(pk).cloned() } else { items.remove(pk) };
+        Ok(item.filter(|item| item.is_live(now)))
     }
 
     async fn add(

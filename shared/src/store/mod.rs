@@ -42,8 +42,15 @@ pub trait Store: Send + Sync {
     fn delete(&self, pk: &str, cond: Cond, now: EpochSeconds) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Reads and removes one item in one DeleteItem (`ReturnValues=ALL_OLD`):
-    /// of concurrent takers exactly one gets a live item.
-    fn take(&self, pk: &str, now: EpochSeconds) -> impl Future<Output = Result<Option<Item>, StoreError>> + Send;
+    /// of concurrent takers exactly one gets a live item. An item that has
+    /// the attribute `unless` is left in place and returned all the same:
+    /// the caller tells the two apart by that attribute.
+    fn take(
+        &self,
+        pk: &str,
+        unless: Option<&'static str>,
+        now: EpochSeconds,
+    ) -> impl Future<Output = Result<Option<Item>, StoreError>> + Send;
 
     /// Adds `by` (negative to subtract) to a number attribute if `cond`
     /// holds, creating it at 0, and sets `expires_at` where the item has
@@ -77,8 +84,13 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
         (**self).delete(pk, cond, now)
     }
 
-    fn take(&self, pk: &str, now: EpochSeconds) -> impl Future<Output = Result<Option<Item>, StoreError>> + Send {
-        (**self).take(pk, now)
+    fn take(
+        &self,
+        pk: &str,
+        unless: Option<&'static str>,
+        now: EpochSeconds,
+    ) -> impl Future<Output = Result<Option<Item>, StoreError>> + Send {
+        (**self).take(pk, unless, now)
     }
 
     fn add(

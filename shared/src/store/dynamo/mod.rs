@@ -149,25 +149,32 @@ impl Store for DynamoStore {
         }
     }
 
-    async fn take(&self, pk: &str, now: EpochSeconds) -> Result<Option<Item>, StoreError> {
-        // The condition changes nothing on DynamoDB, where a delete is atomic
-        // anyway; DynamoDB Local, though, hands ALL_OLD to several concurrent
-        // unconditional deletes of one item, and a conditional one to one only.
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(pk)))
-            .condition_expression("attribute_exists(pk)")
-            .return_values(ReturnValue::AllOld)
-            .send();
-        let result = timed("DeleteItem", result).await;
-        match result {
+    async fn take(
+        &self,
+        pk: &str,
+        unless: Option<&'static str>,
+        now: EpochSeconds,
+    ) -> Result<Option<Item>, StoreError> {
+        use aws_sdk_dynamodb::operation::delete_item::DeleteItemError::ConditionalCheckFailedException as Failed;
+        // `attribute_exists(pk)` changes nothing on DynamoDB, where a delete is
+        // atomic anyway; DynamoDB Local, though, hands ALL_OLD to several
+        // concurrent unconditional deletes of one item, and a conditional one to one only.
+        let request = self.client.delete_item().table_name(&self.table).set_key(Some(key(pk)));
+        let request = match unless {
+            None => request.condition_expression("attribute_exists(pk)"),
+            Some(attribute) => request
+                .condition_expression("attribute_exists(pk) AND attribute_not_exists(#unless)")
+                .expression_attribute_names("#unless", attribute),
+        };
+        let request =
+            request.return_values(ReturnValue::AllOld).return_values_on_condition_check_failure(OnFailure::AllOld);
+        match timed("DeleteItem", request.send()).await {
             Ok(output) => optional(output.attributes(), now),
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(None)
-            }
-            Err(error) => Err(failure(error)),
+            // Absent (no item comes back), or kept for its `unless` attribute.
+            Err(error) => match error.as_service_error() {
+                Some(Failed(failed)) => optional(failed.item(), now),
+                _ => Err(failure(error)),
+            },
         }
     }
 

@@ -144,7 +144,7 @@ async fn cases<S: Store + 'static>(report: &mut Report, title: &str, store: Arc<
         let designed = match case {
             Case::Captcha => Some("1"),
             Case::Sms => Some("2: the captcha is taken, then the transaction"),
-            Case::SmsRepeated => Some("2: the captcha's marker is taken and put back; nothing sent"),
+            Case::SmsRepeated => Some("1: the captcha's take finds the send's marker and leaves it; nothing sent"),
             Case::Register => Some("2: a guess is claimed, then the transaction"),
             Case::Session => Some("2: the session, then its account's generation"),
             _ => None,
