@@ -549,3 +549,19 @@ fn every_alarm_notifies_the_alarm_topic_when_one_is_given() {
         }
     }
 }
+
+/// Lambda gives a line without a `level` field the level INFO and drops it
+/// under a stricter application log level: the metric and audit lines are
+/// such lines, so no function may filter above INFO.
+#[test]
+fn no_function_filters_its_metric_and_audit_lines_away() {
+    for (name, function) in functions(&template()) {
+        let logging = &function["Properties"]["LoggingConfig"];
+        assert_eq!(logging["LogFormat"], "JSON", "{name}");
+        let level = logging["ApplicationLogLevel"].as_str().unwrap_or("INFO");
+        assert!(
+            ["TRACE", "DEBUG", "INFO"].contains(&level),
+            "{name} filters at {level}: metrics and audit lines are INFO"
+        );
+    }
+}

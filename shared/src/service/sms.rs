@@ -100,8 +100,9 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
             return Err(Error::NumberNotAllowed);
         }
         let now = self.clock.now();
-        let request =
-            self.code_key.tag_parts(&[captcha_id.as_str(), answer.as_str(), mobile.as_str(), purpose.as_str()]);
+        // Labelled, so that no code's tag (id:code) can ever equal a request's.
+        let parts = ["send", captcha_id.as_str(), answer.as_str(), mobile.as_str(), purpose.as_str()];
+        let request = self.code_key.tag_parts(&parts);
         if let Some(repeated) = self.judge_captcha(captcha_id, answer, &request, client, now).await? {
             return Ok(repeated);
         }

@@ -3,7 +3,7 @@
 //! lines that cost no call and no latency.
 //!
 //! A request runs inside [`scope`]: metrics recorded while it runs are
-//! flushed at its end as one EMF line per set of dimension values, and its
+//! flushed at its end as one EMF line per metric and set of dimension values, and its
 //! audit event is written with the outcome. Outside a scope (tests, start-up)
 //! a metric is written at once and annotations are dropped.
 
