@@ -90,6 +90,17 @@ impl RonglianServer {
         }
     }
 
+    /// The `RONGLIAN_*` variables a function binary needs to send through this server.
+    pub fn env(&self) -> [(&'static str, String); 5] {
+        [
+            ("RONGLIAN_ACCOUNT_SID", ACCOUNT_SID.to_owned()),
+            ("RONGLIAN_AUTH_TOKEN", AUTH_TOKEN.to_owned()),
+            ("RONGLIAN_APP_ID", APP_ID.to_owned()),
+            ("RONGLIAN_TEMPLATE_ID", TEMPLATE_ID.to_owned()),
+            ("RONGLIAN_BASE_URL", self.base_url()),
+        ]
+    }
+
     pub fn set_mode(&self, mode: Mode) {
         *self.mode.lock().unwrap() = mode;
     }

@@ -48,14 +48,7 @@ async fn the_whole_flow_through_the_lambda_runtime_api() {
     let captcha = Function::start("captcha", &env).await;
     let session = Function::start("session", &env).await;
     let register = Function::start("register", &env).await;
-    let config = ronglian.config();
-    env.extend([
-        ("RONGLIAN_ACCOUNT_SID", config.account_sid.clone()),
-        ("RONGLIAN_AUTH_TOKEN", secrecy::ExposeSecret::expose_secret(&config.auth_token).to_owned()),
-        ("RONGLIAN_APP_ID", config.app_id.clone()),
-        ("RONGLIAN_TEMPLATE_ID", config.template_id.clone()),
-        ("RONGLIAN_BASE_URL", config.base_url.clone()),
-    ]);
+    env.extend(ronglian.env());
     let sms = Function::start("sms", &env).await;
 
     // Captcha: a base64 PNG.
@@ -214,20 +207,15 @@ async fn status_and_body(function: &Function, event: Value) -> (u64, Value) {
 async fn returning_users_through_the_lambda_runtime_api() {
     let store = tests::dynamo_store().await;
     let ronglian = RonglianServer::start().await;
-    let config = ronglian.config();
-    let env = vec![
+    let mut env = vec![
         ("TABLE_NAME", store.table().to_owned()),
         ("AWS_ENDPOINT_URL_DYNAMODB", tests::dynamodb_endpoint()),
         ("AWS_LAMBDA_LOG_LEVEL", "TRACE".to_owned()),
         ("SMS_CODE_KEY", SMS_CODE_KEY.to_owned()),
         ("SMS_COOLDOWN_SECONDS", "1".to_owned()),
         ("METRICS_NAMESPACE", "PhoneVerify/test-stack".to_owned()),
-        ("RONGLIAN_ACCOUNT_SID", config.account_sid.clone()),
-        ("RONGLIAN_AUTH_TOKEN", secrecy::ExposeSecret::expose_secret(&config.auth_token).to_owned()),
-        ("RONGLIAN_APP_ID", config.app_id.clone()),
-        ("RONGLIAN_TEMPLATE_ID", config.template_id.clone()),
-        ("RONGLIAN_BASE_URL", config.base_url.clone()),
     ];
+    env.extend(ronglian.env());
     let (sms, register, account, session) = (
         Function::start("sms", &env).await,
         Function::start("register", &env).await,

@@ -203,19 +203,14 @@ fn body(response: &Value) -> Value {
 async fn the_fixed_code_never_appears_in_the_functions_logs() {
     let store = tests::dynamo_store().await;
     let ronglian = tests::ronglian::RonglianServer::start().await;
-    let config = ronglian.config();
-    let env = vec![
+    let mut env = vec![
         ("TABLE_NAME", store.table().to_owned()),
         ("AWS_ENDPOINT_URL_DYNAMODB", tests::dynamodb_endpoint()),
         ("AWS_LAMBDA_LOG_LEVEL", "TRACE".to_owned()),
         ("SMS_CODE_KEY", "the test numbers suite's code key, 32+ bytes".to_owned()),
         ("SMS_TEST_NUMBERS", TEST_NUMBERS.to_owned()),
-        ("RONGLIAN_ACCOUNT_SID", config.account_sid.clone()),
-        ("RONGLIAN_AUTH_TOKEN", secrecy::ExposeSecret::expose_secret(&config.auth_token).to_owned()),
-        ("RONGLIAN_APP_ID", config.app_id.clone()),
-        ("RONGLIAN_TEMPLATE_ID", config.template_id.clone()),
-        ("RONGLIAN_BASE_URL", config.base_url.clone()),
     ];
+    env.extend(ronglian.env());
     let sms = Function::start("sms", &env).await;
     let register = Function::start("register", &env).await;
 

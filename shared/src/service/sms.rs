@@ -211,18 +211,16 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
         now: EpochSeconds,
     ) -> Result<Option<SentCode>, Error> {
         let key = keys::captcha(captcha_id);
+        let same = |stored: &str, given: &str| bool::from(stored.as_bytes().ct_eq(given.as_bytes()));
         let failure = match self.store.take(&key, Some(keys::REQUEST), now).await? {
             None => Error::CaptchaExpired,
-            Some(marker) if marker.s(keys::REQUEST).is_ok() => {
-                if bool::from(marker.s(keys::REQUEST)?.as_bytes().ct_eq(request.as_bytes())) {
-                    return self.repeated(&marker, now).map(Some);
-                }
-                Error::CaptchaExpired
-            }
-            Some(captcha) if bool::from(captcha.s(keys::ANSWER)?.as_bytes().ct_eq(answer.as_str().as_bytes())) => {
-                return Ok(None);
-            }
-            Some(_) => Error::CaptchaIncorrect,
+            Some(item) => match item.s(keys::REQUEST) {
+                Ok(made_by) if same(made_by, request) => return self.repeated(&item, now).map(Some),
+                // Another request's marker: this captcha was spent.
+                Ok(_) => Error::CaptchaExpired,
+                Err(_) if same(item.s(keys::ANSWER)?, answer.as_str()) => return Ok(None),
+                Err(_) => Error::CaptchaIncorrect,
+            },
         };
         if let Some(client) = client {
             self.limits.captcha_failures_per_ip.count_failure(&self.store, client.as_str(), now).await?;

@@ -156,7 +156,9 @@ pub fn record(metric: Metric, value: f64, dimensions: &[(&'static str, &str)]) {
         value,
         dimensions: dimensions.iter().map(|(name, value)| (*name, (*value).to_owned())).collect(),
     };
-    if super::with_scope(|scope| scope.records.push(record.clone())).is_none() {
+    let mut unscoped = Some(record);
+    super::with_scope(|scope| scope.records.extend(unscoped.take()));
+    if let Some(record) = unscoped {
         for line in lines(&[record], now_millis()) {
             println!("{line}");
         }

@@ -76,14 +76,7 @@ pub fn lambda_env(store: &DynamoStore, ronglian: Option<&RonglianServer>) -> Vec
     env.extend(UNLIMITED.iter().map(|(k, v)| (*k, (*v).to_owned())));
     env.push(("SMS_CODE_KEY", tests::harness::TEST_CODE_KEY.to_owned()));
     if let Some(ronglian) = ronglian {
-        let config = ronglian.config();
-        env.extend([
-            ("RONGLIAN_ACCOUNT_SID", config.account_sid),
-            ("RONGLIAN_AUTH_TOKEN", secrecy::ExposeSecret::expose_secret(&config.auth_token).to_owned()),
-            ("RONGLIAN_APP_ID", config.app_id),
-            ("RONGLIAN_TEMPLATE_ID", config.template_id),
-            ("RONGLIAN_BASE_URL", config.base_url),
-        ]);
+        env.extend(ronglian.env());
     }
     env
 }
