@@ -39,7 +39,7 @@ build: ## the Lambda bootstraps in target/lambda, or target/lambda-arm64 with AR
 test-arm64: ## the Runtime-API suite on the arm64 bootstraps under qemu-user (apt-get install qemu-user libc6-arm64-cross)
 	$(MAKE) build ARCH=arm64
 	scripts/qemu-bootstraps target/lambda-arm64 target/lambda-arm64-qemu
-	LAMBDA_BINARIES=target/lambda-arm64-qemu scripts/dynamodb-local run cargo test -p tests --test runtime_api
+	LAMBDA_BINARIES=target/lambda-arm64-qemu scripts/dynamodb-local run cargo test -p tests --test it runtime_api::
 
 check-template: ## cfn-lint on template.yaml (the code/template consistency test runs in `make test`)
 	cfn-lint template.yaml

@@ -1,0 +1,21 @@
+//! Every end-to-end suite in one test binary: each links the AWS SDK, so
+//! one binary links it once. Run one suite with a filter, e.g.
+//! `cargo test -p tests --test it sms::`.
+
+mod abuse;
+mod account;
+mod captcha;
+mod faults;
+mod limits;
+mod memory;
+mod messages;
+mod panic;
+mod prefix;
+mod register;
+mod resend;
+mod ronglian;
+mod runtime_api;
+mod sms;
+mod store_contract;
+mod template;
+mod test_numbers;
