@@ -40,24 +40,8 @@ pub struct SignedRequest {
 
 /// `YYYYMMDDHHMMSS` in Beijing time (UTC+8, no daylight saving) for a Unix time.
 pub fn beijing_timestamp(epoch_seconds: i64) -> String {
-    let local = epoch_seconds + 8 * 3600;
-    let (days, second_of_day) = (local.div_euclid(86_400), local.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}{:02}{:02}{:02}",
-        second_of_day / 3600,
-        second_of_day % 3600 / 60,
-        second_of_day % 60
-    )
+    let [year, month, day, hour, minute, second] = crate::signing::utc_fields(epoch_seconds + 8 * 3600);
+    format!("{year:04}{month:02}{day:02}{hour:02}{minute:02}{second:02}")
 }
 
 fn json_string(value: &str) -> String {
