@@ -6,10 +6,10 @@ mod console;
 mod ronglian;
 mod tencent;
 
-pub use aliyun::{ALIYUN_SMS_BASE_URL, AliyunSmsClient, AliyunSmsConfig};
+pub use aliyun::{ALIYUN_SMS_BASE_URL, AliyunSignedSend, AliyunSmsClient, AliyunSmsConfig};
 pub use console::{ConsoleSender, SentSms};
 pub use ronglian::{RonglianClient, SignedRequest, beijing_timestamp};
-pub use tencent::{TENCENT_SMS_BASE_URL, TENCENT_SMS_REGION, TencentSmsClient, TencentSmsConfig};
+pub use tencent::{TENCENT_SMS_BASE_URL, TENCENT_SMS_REGION, TencentSignedSend, TencentSmsClient, TencentSmsConfig};
 
 use crate::clock::{Clock, SystemClock};
 use crate::domain::{Mobile, SmsCode};
