@@ -277,7 +277,71 @@ async fn closing_racing_a_sign_up_of_the_number_leaves_no_orphan<S: Store + 'sta
     }
 }
 
+/// The ladder of issue 24: tokens an earlier owner of a name and number kept
+/// at generations 0, 1 and 2 never become sessions of the next owner, not
+/// at sign-up and not after each of her log-outs everywhere and resets.
+async fn a_closed_account_s_tokens_never_come_back_for_a_new_owner_of_its_name<S: Store + 'static>(h: Harness<S>) {
+    let mut kept = vec![sign_up(&h, "alice_01", MOBILE).await];
+    for _ in 0..2 {
+        let token = login(&h, "alice_01", PASSWORD).await.session_cookie().unwrap();
+        assert_eq!(h.request("DELETE", "/sessions", Some(&token), None).await.status, 200);
+        kept.push(login(&h, "alice_01", PASSWORD).await.session_cookie().unwrap());
+    }
+    let closing = login(&h, MOBILE, PASSWORD).await.session_cookie().unwrap();
+    let closed = h.request("DELETE", "/account", Some(&closing), Some(&json!({"password": PASSWORD}))).await;
+    assert_eq!(closed.status, 200, "{:?}", closed.json());
+    let user = h.store.get(&keys::user(&Username::parse("alice_01").unwrap()), h.clock.now()).await.unwrap();
+    assert!(user.is_none(), "closed");
+
+    h.clock.advance(180);
+    let victim = sign_up(&h, "ALICE_01", MOBILE).await;
+    assert_dead(&h, &kept, victim.clone(), "sign-up").await;
+    assert_eq!(h.request("DELETE", "/sessions", Some(&victim), None).await.status, 200);
+    let victim = login(&h, "alice_01", PASSWORD).await.session_cookie().unwrap();
+    assert_dead(&h, &kept, victim.clone(), "log-out everywhere").await;
+    h.clock.advance(180);
+    let mut form = code_form(&h, "reset").await;
+    form["password"] = json!(PASSWORD);
+    form["password2"] = json!(PASSWORD);
+    let reset = h.post("/password_reset/", &form).await;
+    assert_eq!(reset.status, 200, "{:?}", reset.json());
+    assert_dead(&h, &kept, reset.session_cookie().unwrap(), "reset").await;
+    assert_eq!(h.request("DELETE", "/sessions", Some(&reset.session_cookie().unwrap()), None).await.status, 200);
+    assert_dead(&h, &kept, login(&h, "alice_01", PASSWORD).await.session_cookie().unwrap(), "generation 3").await;
+}
+
+/// Each of `kept` is no session and can do nothing a session can, while `owner`'s is.
+async fn assert_dead<S: Store + 'static>(h: &Harness<S>, kept: &[String], owner: String, step: &str) {
+    for (generation, token) in kept.iter().enumerate() {
+        assert_refused(&whoami(h, token).await, 401, "not_logged_in");
+        assert_refused(&h.request("DELETE", "/sessions", Some(token), None).await, 401, "not_logged_in");
+        let close = h.request("DELETE", "/account", Some(token), Some(&json!({"password": PASSWORD}))).await;
+        assert_refused(&close, 401, "not_logged_in");
+        assert_eq!(whoami(h, &owner).await.status, 200, "{step}: generation {generation}");
+    }
+}
+
+/// Each account draws its own id; its name, number, generation and
+/// sessions all point at it.
+async fn every_item_of_an_account_points_at_its_own_id<S: Store + 'static>(h: Harness<S>) {
+    let token = sign_up(&h, "alice_01", MOBILE).await;
+    let now = h.clock.now();
+    let user = h.store.get(&keys::user(&Username::parse("alice_01").unwrap()), now).await.unwrap().unwrap();
+    let id = shared::domain::AccountId::parse(user.s(keys::ACCOUNT_ID).unwrap()).unwrap();
+    let guard = h.store.get(&keys::mobile_guard(&Mobile::parse(MOBILE).unwrap()), now).await.unwrap().unwrap();
+    assert_eq!(guard.s(keys::ACCOUNT_ID).unwrap(), id.as_str());
+    assert_eq!(h.store.get(&keys::generation(&id), now).await.unwrap().unwrap().n(keys::GEN).unwrap(), 0);
+    let hash = shared::domain::SessionToken::parse(&token).unwrap().hash();
+    let session = h.store.get(&keys::session(&hash), now).await.unwrap().unwrap();
+    assert_eq!(session.s(keys::ACCOUNT_ID).unwrap(), id.as_str());
+    sign_up(&h, "bob_0001", "13900139000").await;
+    let bob = h.store.get(&keys::user(&Username::parse("bob_0001").unwrap()), now).await.unwrap().unwrap();
+    assert_ne!(bob.s(keys::ACCOUNT_ID).unwrap(), id.as_str());
+}
+
 flows_on_both_stores!(
+    a_closed_account_s_tokens_never_come_back_for_a_new_owner_of_its_name,
+    every_item_of_an_account_points_at_its_own_id,
     a_user_logs_back_in_by_username_or_number,
     an_unknown_account_and_a_wrong_password_get_the_same_answer,
     five_failures_lock_the_account_until_the_window_ends,

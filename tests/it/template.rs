@@ -158,7 +158,7 @@ fn policies_grant_only_item_actions_on_the_table() {
 /// The key prefixes each function's code writes or reads, from the code's
 /// own key builders and cap labels.
 fn key_prefixes() -> BTreeMap<&'static str, BTreeSet<String>> {
-    use shared::domain::{CaptchaId, Mobile, SessionToken, Username};
+    use shared::domain::{AccountId, CaptchaId, Mobile, SessionToken, Username};
     use shared::service::{Limit, Limits, keys};
     use shared::store::key_kind;
     let limits = Limits::from(shared::config::LimitsConfig::default());
@@ -168,7 +168,7 @@ fn key_prefixes() -> BTreeMap<&'static str, BTreeSet<String>> {
     let captcha = kind(keys::captcha(&CaptchaId::parse("3f0c9a5e-2b1d-4c8e-9f6a-1d2e3f4a5b6c").unwrap()));
     let session = kind(keys::session(&SessionToken::parse(&"A".repeat(43)).unwrap().hash()));
     let user = kind(keys::user(&Username::parse("alice_01").unwrap()));
-    let generation = kind(keys::generation(&Username::parse("alice_01").unwrap()));
+    let generation = kind(keys::generation(&AccountId::parse(&"a".repeat(32)).unwrap()));
     BTreeMap::from([
         ("captcha", BTreeSet::from([captcha.clone(), limit(limits.captchas_per_ip)])),
         (

@@ -44,7 +44,8 @@ pub async fn captcha_at<S: Store>(store: &S, id: &str, answer: &str, now: EpochS
     store.put(item, Cond::Always, now).await.unwrap();
 }
 
-/// A registered user (its `user#` item and `mobile#` mirror, generation 0)
+/// A registered user (its `user#` item and `mobile#` mirror under a new
+/// account id, and that id's generation 0)
 /// whose password is `password`, hashed with the production parameters.
 pub async fn user<S: Store>(store: &S, username: &str, mobile: &str, password: &str) {
     let now = SystemClock.now();
@@ -53,8 +54,10 @@ pub async fn user<S: Store>(store: &S, username: &str, mobile: &str, password: &
         .unwrap();
     let username = shared::domain::Username::parse(username).unwrap();
     let mobile = Mobile::parse(mobile).unwrap();
+    let id = shared::domain::AccountId::generate(&OsRandom);
     for pk in [keys::user(&username), keys::mobile_guard(&mobile)] {
         let item = Item::new(pk)
+            .with_s(keys::ACCOUNT_ID, id.as_str())
             .with_s(keys::USERNAME, username.as_str())
             .with_s(keys::MOBILE, mobile.as_str())
             .with_s(keys::PASSWORD_HASH, &hash)
@@ -62,5 +65,5 @@ pub async fn user<S: Store>(store: &S, username: &str, mobile: &str, password: &
             .with_n(keys::GEN, 0);
         store.put(item, Cond::Always, now).await.unwrap();
     }
-    store.put(Item::new(keys::generation(&username)).with_n(keys::GEN, 0), Cond::Always, now).await.unwrap();
+    store.put(Item::new(keys::generation(&id)).with_n(keys::GEN, 0), Cond::Always, now).await.unwrap();
 }

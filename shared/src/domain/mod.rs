@@ -1,6 +1,7 @@
 //! Types that parse outside input once, so the rest of the code can trust them.
 
 mod account;
+mod account_id;
 pub(crate) mod captcha_answer;
 mod captcha_id;
 mod client_key;
@@ -13,6 +14,7 @@ mod sms_code_id;
 mod username;
 
 pub use account::{Account, InvalidAccount};
+pub use account_id::{AccountId, InvalidAccountId};
 pub use captcha_answer::{CaptchaAnswer, CaptchaText, InvalidCaptchaAnswer};
 pub use captcha_id::{CaptchaId, InvalidCaptchaId};
 pub use client_key::ClientKey;

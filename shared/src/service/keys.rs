@@ -1,6 +1,6 @@
 //! Partition keys and attribute names: the table's layout in one place.
 
-use crate::domain::{CaptchaId, Mobile, TokenHash, Username};
+use crate::domain::{AccountId, CaptchaId, Mobile, TokenHash, Username};
 
 /// `captcha#<uuid>`: `answer` (lowercase), `expires_at`; once a send has
 /// passed it, `request` (HMAC of the captcha id, the answer, the number and
@@ -24,28 +24,32 @@ pub fn sms_code(mobile: &Mobile) -> String {
     format!("smscode#{}", mobile.as_str())
 }
 
-/// `user#<lowercase username>`: `username`, `mobile`, `password_hash`,
+/// `user#<lowercase username>`: the username's guard, and the account it
+/// points at: `account_id`, `username`, `mobile`, `password_hash`,
 /// `created_at`, `gen` (the session generation: sessions of an older one
 /// are over).
 pub fn user(username: &Username) -> String {
     format!("user#{}", username.canonical())
 }
 
-/// `gen#<lowercase username>`: `gen`, the account's session generation
-/// alone, so the session function can check a session without reading the
-/// user item and its password hash. Written with the user item, always.
-pub fn generation(username: &Username) -> String {
-    format!("gen#{}", username.canonical())
+/// `gen#<account id>`: `gen`, the account's session generation alone,
+/// under the account's own id, so the session function can check a session
+/// without reading the user item and its password hash, and no later
+/// account of the same name or number can ever bring a session back.
+/// Written with the user item, always; deleted when the account closes.
+pub fn generation(id: &AccountId) -> String {
+    format!("gen#{}", id.as_str())
 }
 
 /// `mobile#<mobile>`: one account per number, and a mirror of its user
-/// item (same attributes), so a login by number is one read. Both are
+/// item (same attributes, `account_id` among them), so a login by number is one read. Both are
 /// always written in one transaction.
 pub fn mobile_guard(mobile: &Mobile) -> String {
     format!("mobile#{}", mobile.as_str())
 }
 
-/// `session#<sha256 of token>`: `username`, `mobile`, `gen`, `created_at`, `expires_at`.
+/// `session#<sha256 of token>`: `account_id`, `gen`, `username`, `mobile`,
+/// `created_at`, `expires_at`: live while `gen#<account_id>` holds `gen`.
 pub fn session(hash: &TokenHash) -> String {
     format!("session#{}", hash.as_str())
 }
@@ -54,6 +58,7 @@ pub const ANSWER: &str = "answer";
 pub const SEND_ID: &str = "send_id";
 pub const CODE: &str = "code";
 pub const ATTEMPTS: &str = "attempts";
+pub const ACCOUNT_ID: &str = "account_id";
 pub const USERNAME: &str = "username";
 pub const MOBILE: &str = "mobile";
 pub const PASSWORD_HASH: &str = "password_hash";

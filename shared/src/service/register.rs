@@ -3,10 +3,10 @@
 //! transaction.
 
 use super::codes::{self, CODE_GONE, Guess};
-use super::users::UserRecord;
+use super::users::{ACCOUNT_ID_TAKEN, UserRecord};
 use super::{AccountService, Error};
 use crate::clock::{Clock, EpochSeconds};
-use crate::domain::{ClientKey, Password, Purpose, SessionToken, Username};
+use crate::domain::{AccountId, ClientKey, Password, Purpose, SessionToken, Username};
 use crate::password::PasswordHasher;
 use crate::random::Random;
 use crate::store::{Cancelled, Store, StoreError};
@@ -43,6 +43,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         let password_hash = hash(&self.hasher, &self.random, user.password.clone()).await?;
         let token = SessionToken::generate(&*self.random);
         let record = UserRecord {
+            id: AccountId::generate(&*self.random),
             username: user.username.clone(),
             mobile: user.guess.mobile.clone(),
             password_hash,
@@ -83,6 +84,8 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
             Error::MobileTaken
         } else if let Some(counter) = cancelled.failed(failures.label()) {
             failures.refusal(counter, now)
+        } else if cancelled.failed(ACCOUNT_ID_TAKEN).is_some() {
+            Error::internal("a new account id was live already: the random source is broken")
         } else {
             Error::internal(StoreError::Cancelled(cancelled))
         }
