@@ -202,7 +202,7 @@ async fn a_hash_with_older_parameters_is_redone_on_login<S: Store + 'static>(h: 
     let now = h.clock.now();
     let old = shared::crypto::password::PasswordHasher::with_params(8 * 1024, 1, 1)
         .unwrap()
-        .hash(&shared::domain::Password::parse(PASSWORD).unwrap(), &shared::random::OsRandom)
+        .hash_blocking(&shared::domain::Password::parse(PASSWORD).unwrap(), &shared::random::OsRandom)
         .unwrap();
     for key in [keys::user(&Username::parse("alice_01").unwrap()), keys::mobile_guard(&Mobile::parse(MOBILE).unwrap())]
     {

@@ -50,7 +50,7 @@ pub async fn captcha_at<S: Store>(store: &S, id: &str, answer: &str, now: EpochS
 pub async fn user<S: Store>(store: &S, username: &str, mobile: &str, password: &str) {
     let now = SystemClock.now();
     let hash = shared::crypto::password::PasswordHasher::owasp()
-        .hash(&shared::domain::Password::parse(password).unwrap(), &OsRandom)
+        .hash_blocking(&shared::domain::Password::parse(password).unwrap(), &OsRandom)
         .unwrap();
     let username = shared::domain::Username::parse(username).unwrap();
     let mobile = Mobile::parse(mobile).unwrap();

@@ -1,4 +1,6 @@
-//! Argon2id password hashing on one reusable memory block.
+//! Argon2id password hashing in one place: hashing, verifying, the work
+//! an unknown account costs, and whether a stored hash is due to be redone,
+//! all from one set of parameters, and all off the async threads.
 //!
 //! Argon2id's working memory (19 MiB at OWASP's parameters) is allocated
 //! once per hasher and reused by every hash and verification. Allocating it
@@ -16,6 +18,10 @@ use std::sync::{Arc, Mutex, PoisonError, TryLockError};
 use subtle::ConstantTimeEq as _;
 
 type PhcError = argon2::password_hash::Error;
+
+/// The salt an unknown account's verification runs with: its result is
+/// thrown away, only its work matters.
+const UNKNOWN_ACCOUNT_SALT: [u8; 16] = *b"no such account!";
 
 /// Hashes passwords with Argon2id into PHC strings
 /// (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`) and verifies them.
@@ -37,10 +43,21 @@ impl std::fmt::Debug for PasswordHasher {
     }
 }
 
-/// Hashing failed: parameters or salt out of range, a bug on our side.
+/// Hashing failed: parameters or salt out of range, or the blocking thread
+/// gone: a bug on our side.
 #[derive(Debug, thiserror::Error)]
-#[error("password hashing failed: {0}")]
-pub struct HashError(PhcError);
+pub enum HashError {
+    #[error("password hashing failed: {0}")]
+    Argon2(PhcError),
+    #[error("password hashing failed: {0}")]
+    Thread(#[from] tokio::task::JoinError),
+}
+
+impl From<PhcError> for HashError {
+    fn from(error: PhcError) -> Self {
+        Self::Argon2(error)
+    }
+}
 
 impl PasswordHasher {
     /// OWASP's minimum for Argon2id: 19 MiB, two passes, one lane. On a
@@ -52,7 +69,7 @@ impl PasswordHasher {
 
     /// Memory in KiB, passes and lanes.
     pub fn with_params(memory_kib: u32, passes: u32, lanes: u32) -> Result<Self, HashError> {
-        let params = Params::new(memory_kib, passes, lanes, None).map_err(|e| HashError(e.into()))?;
+        let params = Params::new(memory_kib, passes, lanes, None).map_err(PhcError::from)?;
         Ok(Self::from_params(params))
     }
 
@@ -60,28 +77,86 @@ impl PasswordHasher {
         Self { params, memory: Arc::new(Mutex::new(Vec::new())) }
     }
 
-    /// Hashes with a fresh 128-bit salt from `random`.
-    pub fn hash(&self, password: &Password, random: &impl Random) -> Result<String, HashError> {
+    /// Hashes with a fresh 128-bit salt from `random`, on a blocking thread:
+    /// Argon2id takes tens of milliseconds of CPU.
+    pub async fn hash(&self, password: &Password, random: &impl Random) -> Result<String, HashError> {
         let mut salt = [0u8; 16];
         random.fill(&mut salt);
+        let (hasher, password) = (self.clone(), password.clone());
+        off_thread(move || hasher.hash_with_salt(&password, &salt)).await?
+    }
+
+    /// Whether `password` matches an Argon2 PHC string, on a blocking
+    /// thread (see [`PasswordHasher::verify_blocking`]).
+    pub async fn verify(&self, password: &Password, phc: &str) -> Result<bool, HashError> {
+        let (hasher, password, phc) = (self.clone(), password.clone(), phc.to_owned());
+        off_thread(move || hasher.verify_blocking(&password, &phc)).await
+    }
+
+    /// The work of verifying a password against a hash made with this
+    /// hasher's parameters, for an account that does not exist: an unknown
+    /// account costs what a wrong password costs, and never matches.
+    pub async fn verify_unknown(&self, password: &Password) -> Result<bool, HashError> {
+        let (hasher, password) = (self.clone(), password.clone());
+        off_thread(move || {
+            let mut output = [0u8; Params::DEFAULT_OUTPUT_LEN];
+            let (algorithm, version) = (Algorithm::Argon2id, Version::V0x13);
+            hasher.compute(
+                algorithm,
+                version,
+                &hasher.params,
+                password.expose(),
+                &UNKNOWN_ACCOUNT_SALT,
+                &mut output,
+            )?;
+            Ok(false)
+        })
+        .await?
+    }
+
+    /// Whether a stored hash was made otherwise than this hasher makes
+    /// them now (another algorithm, version, memory, passes, lanes or
+    /// length), so a login should redo it. An unreadable string is due too.
+    pub fn needs_rehash(&self, phc: &str) -> bool {
+        let Ok(hash) = PasswordHash::new(phc) else { return true };
+        let current = hash.algorithm == Algorithm::Argon2id.ident()
+            && hash.version == Some(Version::V0x13.into())
+            && Params::try_from(&hash).is_ok_and(|params| {
+                (params.m_cost(), params.t_cost(), params.p_cost())
+                    == (self.params.m_cost(), self.params.t_cost(), self.params.p_cost())
+            })
+            && hash
+                .hash
+                .is_some_and(|output| output.len() == self.params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN));
+        !current
+    }
+
+    /// [`PasswordHasher::hash`] on the calling thread.
+    pub fn hash_blocking(&self, password: &Password, random: &impl Random) -> Result<String, HashError> {
+        let mut salt = [0u8; 16];
+        random.fill(&mut salt);
+        self.hash_with_salt(password, &salt)
+    }
+
+    fn hash_with_salt(&self, password: &Password, salt: &[u8; 16]) -> Result<String, HashError> {
         let mut output = [0u8; Params::DEFAULT_OUTPUT_LEN];
-        self.compute(Algorithm::Argon2id, Version::V0x13, &self.params, password.expose(), &salt, &mut output)
-            .map_err(HashError)?;
-        let salt = SaltString::encode_b64(&salt).map_err(HashError)?;
+        self.compute(Algorithm::Argon2id, Version::V0x13, &self.params, password.expose(), salt, &mut output)?;
+        let salt = SaltString::encode_b64(salt)?;
         let phc = PasswordHash {
             algorithm: Algorithm::Argon2id.ident(),
             version: Some(Version::V0x13.into()),
-            params: ParamsString::try_from(&self.params).map_err(HashError)?,
+            params: ParamsString::try_from(&self.params)?,
             salt: Some(salt.as_salt()),
-            hash: Some(Output::new(&output).map_err(HashError)?),
+            hash: Some(Output::new(&output)?),
         };
         Ok(phc.to_string())
     }
 
     /// Whether `password` matches an Argon2 PHC string: one made by
     /// [`PasswordHasher::hash`] or with other parameters (those of the
-    /// string are used). The hashes are compared in constant time.
-    pub fn verify(&self, password: &Password, phc: &str) -> bool {
+    /// string are used). The hashes are compared in constant time. On the
+    /// calling thread.
+    pub fn verify_blocking(&self, password: &Password, phc: &str) -> bool {
         self.matches(password.expose(), phc).unwrap_or(false)
     }
 
@@ -138,6 +213,11 @@ impl PasswordHasher {
     }
 }
 
+/// Runs `work` on a blocking thread.
+async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
+    Ok(tokio::task::spawn_blocking(work).await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,7 +238,7 @@ mod tests {
 
     #[test]
     fn a_hash_is_an_argon2id_phc_string_with_the_owasp_parameters() {
-        let phc = PasswordHasher::owasp().hash(&password("correct horse"), &OsRandom).unwrap();
+        let phc = PasswordHasher::owasp().hash_blocking(&password("correct horse"), &OsRandom).unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
         let parsed = PasswordHash::new(&phc).unwrap();
         assert_eq!(parsed.salt.unwrap().decode_b64(&mut [0u8; 64]).unwrap().len(), 16);
@@ -168,27 +248,27 @@ mod tests {
     #[test]
     fn the_right_password_verifies_and_a_wrong_one_does_not() {
         let hasher = PasswordHasher::owasp();
-        let phc = hasher.hash(&password("correct horse"), &OsRandom).unwrap();
-        assert!(hasher.verify(&password("correct horse"), &phc));
-        assert!(!hasher.verify(&password("correct horsf"), &phc));
+        let phc = hasher.hash_blocking(&password("correct horse"), &OsRandom).unwrap();
+        assert!(hasher.verify_blocking(&password("correct horse"), &phc));
+        assert!(!hasher.verify_blocking(&password("correct horsf"), &phc));
     }
 
     #[test]
     fn the_same_password_hashes_differently_each_time() {
         let hasher = PasswordHasher::owasp();
         let p = password("correct horse");
-        assert_ne!(hasher.hash(&p, &OsRandom).unwrap(), hasher.hash(&p, &OsRandom).unwrap());
+        assert_ne!(hasher.hash_blocking(&p, &OsRandom).unwrap(), hasher.hash_blocking(&p, &OsRandom).unwrap());
     }
 
     #[test]
     fn the_hash_does_not_contain_the_password() {
-        let phc = PasswordHasher::owasp().hash(&password("correct horse"), &OsRandom).unwrap();
+        let phc = PasswordHasher::owasp().hash_blocking(&password("correct horse"), &OsRandom).unwrap();
         assert!(!phc.contains("correct"));
     }
 
     #[test]
     fn the_stock_argon2_verifier_accepts_our_hash() {
-        let phc = PasswordHasher::owasp().hash(&password("correct horse"), &OsRandom).unwrap();
+        let phc = PasswordHasher::owasp().hash_blocking(&password("correct horse"), &OsRandom).unwrap();
         let parsed = PasswordHash::new(&phc).unwrap();
         assert!(stock(owasp_params()).verify_password(b"correct horse", &parsed).is_ok());
         assert!(stock(owasp_params()).verify_password(b"correct horsf", &parsed).is_err());
@@ -199,8 +279,8 @@ mod tests {
         let salt = SaltString::encode_b64(b"sixteen byte salt").unwrap();
         let phc = stock(owasp_params()).hash_password(b"correct horse", &salt).unwrap().to_string();
         let hasher = PasswordHasher::owasp();
-        assert!(hasher.verify(&password("correct horse"), &phc));
-        assert!(!hasher.verify(&password("correct horsf"), &phc));
+        assert!(hasher.verify_blocking(&password("correct horse"), &phc));
+        assert!(!hasher.verify_blocking(&password("correct horsf"), &phc));
     }
 
     #[test]
@@ -214,7 +294,7 @@ mod tests {
                 0
             }
         }
-        let ours = PasswordHasher::owasp().hash(&password("correct horse"), &Fixed).unwrap();
+        let ours = PasswordHasher::owasp().hash_blocking(&password("correct horse"), &Fixed).unwrap();
         let salt = SaltString::encode_b64(&[7u8; 16]).unwrap();
         let theirs = stock(owasp_params()).hash_password(b"correct horse", &salt).unwrap().to_string();
         assert_eq!(ours, theirs);
@@ -227,8 +307,8 @@ mod tests {
             let params = Params::new(m, t, p, output).unwrap();
             let salt = SaltString::encode_b64(b"another salt!").unwrap();
             let phc = stock(params).hash_password(b"correct horse", &salt).unwrap().to_string();
-            assert!(hasher.verify(&password("correct horse"), &phc), "{phc}");
-            assert!(!hasher.verify(&password("correct horsf"), &phc), "{phc}");
+            assert!(hasher.verify_blocking(&password("correct horse"), &phc), "{phc}");
+            assert!(!hasher.verify_blocking(&password("correct horsf"), &phc), "{phc}");
         }
     }
 
@@ -241,18 +321,18 @@ mod tests {
                 .hash_password(b"correct horse", &salt)
                 .unwrap()
                 .to_string();
-            assert!(hasher.verify(&password("correct horse"), &phc), "{phc}");
-            assert!(!hasher.verify(&password("correct horsf"), &phc), "{phc}");
+            assert!(hasher.verify_blocking(&password("correct horse"), &phc), "{phc}");
+            assert!(!hasher.verify_blocking(&password("correct horsf"), &phc), "{phc}");
         }
     }
 
     #[test]
     fn malformed_or_foreign_strings_do_not_verify() {
         let hasher = PasswordHasher::owasp();
-        let phc = hasher.hash(&password("correct horse"), &OsRandom).unwrap();
+        let phc = hasher.hash_blocking(&password("correct horse"), &OsRandom).unwrap();
         let without_hash = phc.rsplit_once('$').unwrap().0;
         for bad in ["", "correct horse", without_hash, "$pbkdf2-sha256$i=1000$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"] {
-            assert!(!hasher.verify(&password("correct horse"), bad), "{bad:?}");
+            assert!(!hasher.verify_blocking(&password("correct horse"), bad), "{bad:?}");
         }
     }
 
@@ -262,7 +342,7 @@ mod tests {
         let clone = hasher.clone();
         assert!(Arc::ptr_eq(&hasher.memory, &clone.memory));
         assert!(hasher.memory.lock().unwrap().is_empty(), "nothing is allocated before the first hash");
-        clone.hash(&password("correct horse"), &OsRandom).unwrap();
+        clone.hash_blocking(&password("correct horse"), &OsRandom).unwrap();
         assert_eq!(hasher.memory.lock().unwrap().len(), 19 * 1024);
     }
 
@@ -270,9 +350,46 @@ mod tests {
     fn a_busy_memory_does_not_block_a_second_hash() {
         let hasher = PasswordHasher::with_params(1024, 1, 1).unwrap();
         let held = hasher.memory.lock().unwrap();
-        let phc = hasher.hash(&password("correct horse"), &OsRandom).unwrap();
-        assert!(hasher.verify(&password("correct horse"), &phc));
+        let phc = hasher.hash_blocking(&password("correct horse"), &OsRandom).unwrap();
+        assert!(hasher.verify_blocking(&password("correct horse"), &phc));
         drop(held);
         assert!(hasher.memory.lock().unwrap().is_empty(), "the busy memory was left alone");
+    }
+
+    #[test]
+    fn a_hash_of_this_hasher_needs_no_rehash_and_one_of_other_parameters_does() {
+        let hasher = PasswordHasher::owasp();
+        assert!(!hasher.needs_rehash(&hasher.hash_blocking(&password("correct horse"), &OsRandom).unwrap()));
+        let salt = SaltString::encode_b64(b"sixteen byte salt").unwrap();
+        for (algorithm, params) in [
+            (Algorithm::Argon2id, Params::new(8 * 1024, 2, 1, None).unwrap()),
+            (Algorithm::Argon2id, Params::new(19 * 1024, 3, 1, None).unwrap()),
+            (Algorithm::Argon2id, Params::new(19 * 1024, 2, 2, None).unwrap()),
+            (Algorithm::Argon2id, Params::new(19 * 1024, 2, 1, Some(16)).unwrap()),
+            (Algorithm::Argon2i, owasp_params()),
+        ] {
+            let phc = Argon2::new(algorithm, Version::V0x13, params).hash_password(b"x", &salt).unwrap().to_string();
+            assert!(hasher.needs_rehash(&phc), "{phc}");
+        }
+        assert!(hasher.needs_rehash("not a hash"));
+        let other = PasswordHasher::with_params(8 * 1024, 2, 1).unwrap();
+        assert!(other.needs_rehash(&hasher.hash_blocking(&password("correct horse"), &OsRandom).unwrap()));
+    }
+
+    #[tokio::test]
+    async fn the_async_hash_and_verify_agree_with_the_blocking_ones() {
+        let hasher = PasswordHasher::with_params(1024, 1, 1).unwrap();
+        let phc = hasher.hash(&password("correct horse"), &OsRandom).await.unwrap();
+        assert!(hasher.verify_blocking(&password("correct horse"), &phc));
+        assert!(hasher.verify(&password("correct horse"), &phc).await.unwrap());
+        assert!(!hasher.verify(&password("correct horsf"), &phc).await.unwrap());
+        assert!(!hasher.needs_rehash(&phc));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_account_never_matches_and_works_with_the_hasher_s_own_memory() {
+        let hasher = PasswordHasher::with_params(2048, 1, 1).unwrap();
+        assert!(!hasher.verify_unknown(&password("correct horse")).await.unwrap());
+        assert_eq!(hasher.memory.lock().unwrap().len(), 2048, "the same work as a hash of its parameters");
     }
 }

@@ -6,16 +6,15 @@ mod captcha;
 mod codes;
 pub mod keys;
 mod limits;
-mod register;
 mod session;
 mod sms;
 mod users;
 
+pub use account::NewUser;
 pub use account::{AccountService, LoginProof};
 pub use captcha::CaptchaService;
 pub use codes::{Guess, MAX_ATTEMPTS};
 pub use limits::{Limit, LimitKind, Limits};
-pub use register::NewUser;
 pub use session::{SessionInfo, SessionService};
 pub use sms::{SentCode, SmsService};
 

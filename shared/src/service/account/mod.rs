@@ -1,8 +1,11 @@
 //! Coming back: log in by password or SMS code, reset a password, end every
 //! session at once, close the account.
 
+mod register;
+
+pub use register::NewUser;
+
 use super::codes::{self, CODE_GONE, Guess, RightGuess};
-use super::register::hash;
 use super::users::{ACCOUNT_CHANGED, MIRROR_CHANGED, UserRecord, session_account};
 use super::{Error, Limits, keys};
 use crate::clock::{Clock, EpochSeconds};
@@ -14,13 +17,6 @@ use crate::random::Random;
 use crate::store::{Cancelled, Cond, Op, Store, StoreError, Write};
 use crate::telemetry::audit;
 use std::sync::Arc;
-
-/// Verified instead of a real hash when the account does not exist, so that
-/// an unknown account costs the same Argon2id work as a wrong password.
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$ePnmhB/GrdnM+or5bqZPEQ$qG7je39I/FjKKRDiTBG10utNc3826dJo21NRZCvmxqo";
-/// The PHC prefix of [`PasswordHasher::owasp`]: a hash without it is redone on login.
-const CURRENT_PARAMETERS: &str = "$argon2id$v=19$m=19456,t=2,p=1$";
 
 /// How a logged-in person confirms closing the account.
 #[derive(Debug, Clone)]
@@ -96,8 +92,11 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
             (None, Some(account)) => account.canonical(),
             (None, None) => String::new(),
         };
-        let phc = record.as_ref().map_or(DUMMY_HASH, |record| record.password_hash.as_str()).to_owned();
-        let matches = self.verify(password, phc).await?;
+        let matches = match &record {
+            Some(record) => self.hasher.verify(password, &record.password_hash).await,
+            None => self.hasher.verify_unknown(password).await,
+        }
+        .map_err(Error::internal)?;
         let (Some(record), Some(key), true) = (record, key, matches) else {
             return Err(self.count_login_failure(&subject, client, now).await);
         };
@@ -118,7 +117,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
             Err(error) => return Err(error.into()),
         }
         tracing::info!(username = %record.username, "logged in with a password");
-        if !record.password_hash.starts_with(CURRENT_PARAMETERS) {
+        if self.hasher.needs_rehash(&record.password_hash) {
             self.rehash(&record, password, now).await;
         }
         Ok(token)
@@ -153,7 +152,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         let now = self.clock.now();
         audit::mobile(&guess.mobile);
         let right = codes::check(&self.store, &self.code_key, &self.limits, guess, Purpose::Reset, client, now).await?;
-        let password_hash = hash(&self.hasher, &self.random, password).await?;
+        let password_hash = self.hasher.hash(&password, &*self.random).await.map_err(Error::internal)?;
         let read = self.mirror(guess, &right, now).await?;
         let updated = UserRecord { password_hash, generation: read.generation + 1, ..read.clone() };
         let token = SessionToken::generate(&*self.random);
@@ -193,7 +192,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         audit::mobile(&user.mobile);
         let right = match proof {
             LoginProof::Password(password) => {
-                if !self.verify(&password, user.password_hash.clone()).await? {
+                if !self.hasher.verify(&password, &user.password_hash).await.map_err(Error::internal)? {
                     return Err(self.count_login_failure(&user.username.canonical(), client, now).await);
                 }
                 None
@@ -285,19 +284,13 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     /// Redoes a hash made with older parameters, if the account is still as
     /// read; a failure only leaves the old hash in place.
     async fn rehash(&self, read: &UserRecord, password: &Password, now: EpochSeconds) {
-        let rehashed = match hash(&self.hasher, &self.random, password.clone()).await {
+        let rehashed = match self.hasher.hash(password, &*self.random).await {
             Ok(password_hash) => UserRecord { password_hash, ..read.clone() },
             Err(error) => return tracing::warn!(error = %error, "rehashing a password failed"),
         };
         if let Err(error) = self.account_write(rehashed.replace(read).to_vec(), now).await {
             tracing::warn!(error = %error, "storing a rehashed password failed; the old hash stays");
         }
-    }
-
-    /// Argon2id verification off the async threads.
-    async fn verify(&self, password: &Password, phc: String) -> Result<bool, Error> {
-        let (hasher, password) = (self.hasher.clone(), password.clone());
-        tokio::task::spawn_blocking(move || hasher.verify(&password, &phc)).await.map_err(Error::internal)
     }
 }
 

@@ -2,16 +2,15 @@
 //! the user, its mobile guard and its generation and start a session in one
 //! transaction.
 
-use super::codes::{self, CODE_GONE, Guess};
-use super::users::{ACCOUNT_ID_TAKEN, UserRecord};
-use super::{AccountService, Error};
+use super::AccountService;
 use crate::clock::{Clock, EpochSeconds};
-use crate::crypto::password::PasswordHasher;
 use crate::domain::{AccountId, ClientKey, Password, Purpose, SessionToken, Username};
 use crate::random::Random;
+use crate::service::Error;
+use crate::service::codes::{self, CODE_GONE, Guess};
+use crate::service::users::{ACCOUNT_ID_TAKEN, UserRecord};
 use crate::store::{Cancelled, Store, StoreError};
 use crate::telemetry::audit;
-use std::sync::Arc;
 
 /// A sign-up request, parsed.
 #[derive(Debug, Clone)]
@@ -40,7 +39,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         let right =
             codes::check(&self.store, &self.code_key, &self.limits, &user.guess, Purpose::Register, client, now)
                 .await?;
-        let password_hash = hash(&self.hasher, &self.random, user.password.clone()).await?;
+        let password_hash = self.hasher.hash(&user.password, &*self.random).await.map_err(Error::internal)?;
         let token = SessionToken::generate(&*self.random);
         let record = UserRecord {
             id: AccountId::generate(&*self.random),
@@ -90,17 +89,4 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
             Error::internal(StoreError::Cancelled(cancelled))
         }
     }
-}
-
-/// Argon2id takes tens of milliseconds of CPU: keep it off the async threads.
-pub(super) async fn hash<R: Random + 'static>(
-    hasher: &PasswordHasher,
-    random: &Arc<R>,
-    password: Password,
-) -> Result<String, Error> {
-    let (hasher, random) = (hasher.clone(), Arc::clone(random));
-    tokio::task::spawn_blocking(move || hasher.hash(&password, &*random))
-        .await
-        .map_err(Error::internal)?
-        .map_err(Error::internal)
 }
