@@ -433,7 +433,8 @@ fn dashboard_metrics(template: &Value) -> Vec<Watched> {
 fn assert_published(watched: &Watched) {
     let Watched { by, name, .. } = watched;
     let metric = Metric::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .find(|metric| metric.name() == name)
         .unwrap_or_else(|| panic!("{by}: {name} is no metric the code publishes"));
     let names: BTreeSet<&str> = watched.dimensions.iter().map(|(name, _)| name.as_str()).collect();

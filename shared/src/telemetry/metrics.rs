@@ -37,7 +37,7 @@ impl Unit {
 
 /// Every metric the code emits, with its unit and the dimension sets it is
 /// published under (`[]` is the total over every dimension value).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::VariantArray)]
 pub enum Metric {
     /// An SMS code handed to the provider, by `Purpose` and by `Prefix` (the
     /// number's first three digits).
@@ -61,17 +61,8 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 9] = [
-        Metric::CodesSent,
-        Metric::CodesVerified,
-        Metric::TestNumberUses,
-        Metric::Refusals,
-        Metric::ProviderCalls,
-        Metric::ProviderErrors,
-        Metric::ProviderLatency,
-        Metric::DynamoDbLatency,
-        Metric::ColdStarts,
-    ];
+    /// Every metric, derived from the enum so none is left out.
+    pub const ALL: &[Metric] = <Metric as strum::VariantArray>::VARIANTS;
 
     pub fn name(self) -> &'static str {
         match self {
