@@ -38,7 +38,7 @@ pub async fn client_from_env() -> Client {
         .timeout_config(timeouts)
         .http_client(https.build_https());
     let set = |name: &str| std::env::var(name).is_ok_and(|value| !value.trim().is_empty());
-    if is_loopback(&std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_default()) {
+    if crate::endpoint::is_loopback_text(&std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_default()) {
         if !set("AWS_REGION") && !set("AWS_DEFAULT_REGION") {
             loader = loader.region(Region::new("us-east-1"));
         }
@@ -47,24 +47,4 @@ pub async fn client_from_env() -> Client {
         }
     }
     Client::new(&loader.load().await)
-}
-
-fn is_loopback(endpoint: &str) -> bool {
-    let host = endpoint.split("://").nth(1).unwrap_or_default();
-    ["127.", "localhost", "[::1]"].iter().any(|prefix| host.starts_with(prefix))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_loopback_endpoints_count_as_local() {
-        for local in ["http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]:8000"] {
-            assert!(is_loopback(local), "{local}");
-        }
-        for remote in ["", "https://dynamodb.us-east-1.amazonaws.com", "http://10.0.0.1:8000"] {
-            assert!(!is_loopback(remote), "{remote}");
-        }
-    }
 }
