@@ -15,6 +15,13 @@ static AMAZON_ROOTS: &str = include_str!("../../../assets/amazon-trust-services.
 /// probe the instance metadata service; credentials and a region the caller
 /// did set are used as they are.
 pub async fn client_from_env() -> Client {
+    Client::new(&sdk_config("AWS_ENDPOINT_URL_DYNAMODB").await)
+}
+
+/// The SDK configuration every AWS client here is built from: compiled-in
+/// trust roots, short timeouts, and static local credentials when
+/// `endpoint_variable` points at a loopback stand-in.
+pub(crate) async fn sdk_config(endpoint_variable: &str) -> aws_config::SdkConfig {
     use aws_config::timeout::TimeoutConfig;
     use aws_sdk_dynamodb::config::{Credentials, Region};
     use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
@@ -38,15 +45,15 @@ pub async fn client_from_env() -> Client {
         .timeout_config(timeouts)
         .http_client(https.build_https());
     let set = |name: &str| std::env::var(name).is_ok_and(|value| !value.trim().is_empty());
-    if is_loopback(&std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_default()) {
+    if is_loopback(&std::env::var(endpoint_variable).unwrap_or_default()) {
         if !set("AWS_REGION") && !set("AWS_DEFAULT_REGION") {
             loader = loader.region(Region::new("us-east-1"));
         }
         if !set("AWS_ACCESS_KEY_ID") && !set("AWS_PROFILE") {
-            loader = loader.credentials_provider(Credentials::new("local", "local", None, None, "dynamodb-local"));
+            loader = loader.credentials_provider(Credentials::new("local", "local", None, None, "loopback"));
         }
     }
-    Client::new(&loader.load().await)
+    loader.load().await
 }
 
 fn is_loopback(endpoint: &str) -> bool {

@@ -6,6 +6,7 @@ mod expression;
 mod table;
 
 pub use client::client_from_env;
+pub(crate) use client::sdk_config;
 pub use table::create_table;
 
 use super::{Cancelled, Cond, Failed, Item, Op, PK, Store, StoreError, Value, Write};
