@@ -9,7 +9,7 @@ use crate::domain::{
 use crate::messages::{Lang, message};
 use crate::routes::Function;
 use crate::service::{Error as ServiceError, LimitKind};
-use crate::sms::SmsError;
+use crate::sms::{NumberRefusal, SmsError};
 use crate::store::StoreError;
 use crate::telemetry::{self, Metric, RequestContext, metrics};
 use lambda_http::http::{HeaderValue, StatusCode, header};
@@ -174,7 +174,7 @@ impl ApiError {
                 S::UsernameTaken => outcome(StatusCode::CONFLICT, "username_taken"),
                 S::MobileTaken => outcome(StatusCode::CONFLICT, "mobile_taken"),
                 S::NotLoggedIn => outcome(StatusCode::UNAUTHORIZED, "not_logged_in"),
-                S::SmsFailed { source: SmsError::RateLimited { .. }, .. } => {
+                S::SmsFailed { source: SmsError::NumberRefused { reason: NumberRefusal::RateLimited, .. }, .. } => {
                     worded(outcome(StatusCode::BAD_GATEWAY, "sms_failed"), "sms_failed.provider_limit")
                 }
                 S::SmsFailed { retry_after: Some(seconds), .. } => Outcome {
@@ -462,6 +462,7 @@ pub fn body_bytes(request: &Request) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sms::Provider;
 
     fn body_of(response: &Response<Body>) -> Value {
         match response.body() {
@@ -605,8 +606,13 @@ mod tests {
             LimitKind::LoginIp,
             LimitKind::PrefixAllowance,
         ];
-        let unknown = || SmsError::Unknown("timeout".into(), None);
-        let limited = SmsError::RateLimited { status_code: "160038".into(), message: String::new() };
+        let unknown = || SmsError::Unknown { provider: Provider::Ronglian, detail: "timeout".into(), source: None };
+        let limited = SmsError::NumberRefused {
+            provider: Provider::Ronglian,
+            reason: NumberRefusal::RateLimited,
+            code: "160038".into(),
+            message: String::new(),
+        };
         let service = [
             S::NumberNotAllowed,
             S::CaptchaExpired,
@@ -696,8 +702,10 @@ mod tests {
         );
         assert_eq!(body_of(&response)["retry_after"], 90);
         assert_eq!(body_of(&response)["error"], "captcha_failure_limit");
-        let unknown =
-            ServiceError::SmsFailed { source: SmsError::Unknown("timeout".into(), None), retry_after: Some(60) };
+        let unknown = ServiceError::SmsFailed {
+            source: SmsError::Unknown { provider: Provider::Ronglian, detail: "timeout".into(), source: None },
+            retry_after: Some(60),
+        };
         let response = ApiError::Service(unknown).into_response();
         assert_eq!((response.status().as_u16(), body_of(&response)["retry_after"].as_i64()), (502, Some(60)));
         assert_eq!(response.headers()[header::RETRY_AFTER], "60");

@@ -14,6 +14,7 @@ pub mod password;
 pub mod random;
 pub mod routes;
 pub mod service;
+pub mod signing;
 pub mod sms;
 pub mod startup;
 pub mod store;

@@ -8,7 +8,7 @@
 use shared::clock::Clock;
 use shared::domain::{Mobile, SmsCode};
 use shared::service::keys;
-use shared::sms::{ConsoleSender, RonglianClient, SmsError, SmsSender};
+use shared::sms::{ConsoleSender, Provider, RonglianClient, SmsError, SmsSender};
 use shared::store::{Item, Store};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -249,7 +249,11 @@ impl SmsSender for RefusingWhenTold {
         self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.called.notify_one();
         self.answer.notified().await;
-        Err(SmsError::Refused { status_code: "160042".to_owned(), message: "refused by test".to_owned() })
+        Err(SmsError::ProviderRefused {
+            provider: Provider::Ronglian,
+            code: "111142".to_owned(),
+            message: "refused by test".to_owned(),
+        })
     }
 }
 

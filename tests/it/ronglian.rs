@@ -4,7 +4,7 @@
 use secrecy::SecretString;
 use serde_json::Value;
 use shared::config::RonglianConfig;
-use shared::sms::{RonglianClient, SmsError};
+use shared::sms::{NumberRefusal, Provider, RonglianClient, SmsError};
 use std::time::{Duration, Instant};
 use tests::faults::{Canned, FaultServer};
 use tests::ronglian::{Mode, RonglianServer};
@@ -62,7 +62,7 @@ async fn a_wrong_auth_token_fails_the_signature_check() {
     let config = RonglianConfig { auth_token: SecretString::from("wrong"), ..server.config() };
     let error = RonglianClient::new(config).unwrap().send_template("13800138000", &["1", "3"]).await.unwrap_err();
     match error {
-        SmsError::Refused { status_code, .. } => assert_eq!(status_code, "111109"),
+        SmsError::ProviderRefused { provider: Provider::Ronglian, code, .. } => assert_eq!(code, "111109"),
         other => panic!("expected a refusal, got {other:?}"),
     }
     assert!(server.accepted().is_empty());
@@ -74,13 +74,13 @@ async fn an_error_status_code_is_a_typed_refusal_and_rate_limits_are_told_apart(
     let client = RonglianClient::new(server.config()).unwrap();
     server.set_mode(Mode::StatusCode("160042"));
     assert!(
-        matches!(client.send_template("13800138000", &["1", "3"]).await, Err(SmsError::Refused { status_code, .. }) if status_code == "160042")
+        matches!(client.send_template("13800138000", &["1", "3"]).await, Err(SmsError::NumberRefused { reason: NumberRefusal::InvalidNumber, code, .. }) if code == "160042")
     );
     for code in ["160038", "160039", "160040", "160041"] {
         server.set_mode(Mode::StatusCode(code));
         let result = client.send_template("13800138000", &["1", "3"]).await;
         assert!(
-            matches!(result, Err(SmsError::RateLimited { ref status_code, .. }) if status_code == code),
+            matches!(result, Err(SmsError::NumberRefused { reason: NumberRefusal::RateLimited, code: ref got, .. }) if got == code),
             "{result:?}"
         );
     }
@@ -93,7 +93,7 @@ async fn a_500_or_a_body_that_is_not_json_is_an_unknown_outcome() {
     for mode in [Mode::ServerError, Mode::Garbage] {
         server.set_mode(mode.clone());
         let result = client.send_template("13800138000", &["1", "3"]).await;
-        assert!(matches!(result, Err(SmsError::Unknown(..))), "{mode:?}: {result:?}");
+        assert!(matches!(result, Err(SmsError::Unknown { .. })), "{mode:?}: {result:?}");
         assert!(!result.unwrap_err().certainly_not_sent());
     }
 }
@@ -106,7 +106,7 @@ async fn a_slow_server_times_out_after_five_seconds() {
     let started = Instant::now();
     let result = client.send_template("13800138000", &["1", "3"]).await;
     let waited = started.elapsed();
-    assert!(matches!(result, Err(SmsError::Unknown(..))), "{result:?}");
+    assert!(matches!(result, Err(SmsError::Unknown { .. })), "{result:?}");
     assert!(waited >= Duration::from_secs(5) && waited < Duration::from_secs(7), "{waited:?}");
 }
 
@@ -130,7 +130,7 @@ async fn a_redirect_is_not_followed() {
     .await;
     let config = RonglianConfig { base_url: redirector.url(), ..RonglianServer::start().await.config() };
     let result = RonglianClient::new(config).unwrap().send_template("13800138000", &["1", "3"]).await;
-    assert!(matches!(result, Err(SmsError::Unknown(..))), "{result:?}");
+    assert!(matches!(result, Err(SmsError::Unknown { .. })), "{result:?}");
     assert_eq!((redirector.hits(), target.hits()), (1, 0));
 }
 
@@ -139,7 +139,7 @@ async fn errors_never_show_the_auth_token_or_the_signature() {
     let server = RonglianServer::start().await;
     let config = RonglianConfig { base_url: tests::faults::closed_port_url(), ..server.config() };
     let error = RonglianClient::new(config).unwrap().send_template("13800138000", &["1", "3"]).await.unwrap_err();
-    assert!(matches!(error, SmsError::NotDelivered(..)) && error.certainly_not_sent(), "{error:?}");
+    assert!(matches!(error, SmsError::ProviderRefused { .. }) && error.may_fail_over(), "{error:?}");
     let shown = format!("{error} {error:?} {}", shared::http::cause_chain(&error));
     assert!(!shown.contains(tests::ronglian::AUTH_TOKEN), "{shown}");
     assert!(!shown.contains("sig="), "{shown}");

@@ -15,42 +15,108 @@ pub trait SmsSender: Send + Sync {
     fn send(&self, to: &Mobile, code: &SmsCode, minutes: u32) -> impl Future<Output = Result<(), SmsError>> + Send;
 }
 
+/// Which provider an attempt went to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Provider {
+    Ronglian,
+    Aliyun,
+    Tencent,
+}
+
+impl Provider {
+    /// The provider's name in configuration, metrics and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Ronglian => "ronglian",
+            Provider::Aliyun => "aliyun",
+            Provider::Tencent => "tencent",
+        }
+    }
+}
+
+/// Why the provider certainly sent nothing to this number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberRefusal {
+    /// The provider's per-number frequency or daily limits.
+    RateLimited,
+    /// An invalid or blacklisted number.
+    InvalidNumber,
+}
+
 /// Why an SMS may not have been sent. Only [`SmsError::certainly_not_sent`]
-/// failures may give back what the send took (cooldown, counts): after any
-/// other the message may be on its way.
+/// failures may give back what the send took (cooldown, counts): after an
+/// [`SmsError::Unknown`] the message may be on its way. Only
+/// [`SmsError::may_fail_over`] failures may move the send to the next
+/// provider.
 #[derive(Debug, thiserror::Error)]
 pub enum SmsError {
-    /// The provider refused the message; its code and message are kept.
-    #[error("the provider refused the message: {status_code} {message}")]
-    Refused { status_code: String, message: String },
-    /// The provider's per-number or per-template limit (160038–160041).
-    #[error("the provider's rate limit: {status_code} {message}")]
-    RateLimited { status_code: String, message: String },
-    /// The request never reached the provider: no connection, or TLS failed
-    /// before it was written.
-    #[error("the provider could not be reached: {0}")]
-    NotDelivered(String, #[source] Option<Box<dyn std::error::Error + Send + Sync>>),
-    /// The request was written but no usable answer came: a timeout, a
-    /// non-200 status or an unreadable body. The message may have gone out.
-    #[error("the provider's answer is unknown: {0}")]
-    Unknown(String, #[source] Option<Box<dyn std::error::Error + Send + Sync>>),
+    /// Provider side: this provider certainly sent nothing for reasons of its
+    /// own (balance, arrears, suspended app, signature or template not
+    /// approved, account or permission problems, no connection before the
+    /// request was written). The next provider may send.
+    #[error("{} refused the message: {code} {message}", .provider.name())]
+    ProviderRefused { provider: Provider, code: String, message: String },
+    /// Number side: certainly nothing sent, and no provider may send to this
+    /// number now (the provider's per-number frequency or daily limits, an
+    /// invalid or blacklisted number). No failover.
+    #[error("{} refused the number ({reason:?}): {code} {message}", .provider.name())]
+    NumberRefused { provider: Provider, reason: NumberRefusal, code: String, message: String },
+    /// The request may have reached the provider: a timeout after it was
+    /// written, 5xx, an unreadable reply, the service's own internal-error or
+    /// timeout codes. The message may be on its way.
+    #[error("{}'s answer is unknown: {detail}", .provider.name())]
+    Unknown {
+        provider: Provider,
+        detail: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
 }
 
 impl SmsError {
-    /// The failure's kind, as the `ProviderErrors` metric names it.
-    pub fn kind(&self) -> &'static str {
+    /// The provider the failed attempt went to.
+    pub fn provider(&self) -> Provider {
         match self {
-            SmsError::Refused { .. } => "refused",
-            SmsError::RateLimited { .. } => "rate_limited",
-            SmsError::NotDelivered(..) => "not_delivered",
-            SmsError::Unknown(..) => "unknown",
+            SmsError::ProviderRefused { provider, .. }
+            | SmsError::NumberRefused { provider, .. }
+            | SmsError::Unknown { provider, .. } => *provider,
         }
     }
 
-    /// Whether the provider certainly did not accept the message.
-    pub fn certainly_not_sent(&self) -> bool {
-        !matches!(self, SmsError::Unknown(..))
+    /// `"provider_refused"`, `"number_refused"` or `"unknown"`: the metric's
+    /// `Outcome`/`Kind` value.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SmsError::ProviderRefused { .. } => "provider_refused",
+            SmsError::NumberRefused { .. } => "number_refused",
+            SmsError::Unknown { .. } => "unknown",
+        }
     }
+
+    /// Whether the provider certainly sent nothing: only these may give back
+    /// what the send took (cooldown, counts).
+    pub fn certainly_not_sent(&self) -> bool {
+        !matches!(self, SmsError::Unknown { .. })
+    }
+
+    /// Whether the next provider may send: only provider-side refusals.
+    pub fn may_fail_over(&self) -> bool {
+        matches!(self, SmsError::ProviderRefused { .. })
+    }
+}
+
+/// A provider-side refusal for a request that never reached the provider:
+/// no connection, or TLS failed, before it was written. `error` must carry
+/// no URL (signed URLs hold signatures).
+fn not_connected(provider: Provider, error: &dyn std::error::Error) -> SmsError {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    SmsError::ProviderRefused { provider, code: "connect".to_owned(), message }
 }
 
 impl<M: SmsSender + ?Sized> SmsSender for std::sync::Arc<M> {

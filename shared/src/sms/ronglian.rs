@@ -4,7 +4,7 @@
 //! that SDK it signs with Beijing time on any host, never logs the auth token
 //! or the signature, does not follow redirects and returns a typed result.
 
-use super::{SmsError, SmsSender};
+use super::{NumberRefusal, Provider, SmsError, SmsSender};
 use crate::config::RonglianConfig;
 use crate::domain::{Mobile, SmsCode};
 use base64::Engine;
@@ -40,24 +40,8 @@ pub struct SignedRequest {
 
 /// `YYYYMMDDHHMMSS` in Beijing time (UTC+8, no daylight saving) for a Unix time.
 pub fn beijing_timestamp(epoch_seconds: i64) -> String {
-    let local = epoch_seconds + 8 * 3600;
-    let (days, second_of_day) = (local.div_euclid(86_400), local.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}{:02}{:02}{:02}",
-        second_of_day / 3600,
-        second_of_day % 3600 / 60,
-        second_of_day % 60
-    )
+    let [year, month, day, hour, minute, second] = crate::signing::utc_fields(epoch_seconds + 8 * 3600);
+    format!("{year:04}{month:02}{day:02}{hour:02}{minute:02}{second:02}")
 }
 
 fn json_string(value: &str) -> String {
@@ -115,29 +99,47 @@ impl RonglianClient {
             builder = builder.header(name, value);
         }
         // The URL carries the signature: strip it from any error that might be logged.
-        let unknown =
-            |what: &str, e: reqwest::Error| SmsError::Unknown(what.to_owned(), Some(Box::new(e.without_url())));
+        let unknown = |detail: &str, e: Option<Box<dyn std::error::Error + Send + Sync>>| SmsError::Unknown {
+            provider: Provider::Ronglian,
+            detail: detail.to_owned(),
+            source: e,
+        };
         let response = builder.send().await.map_err(|e| {
             if e.is_connect() {
-                SmsError::NotDelivered("no connection".to_owned(), Some(Box::new(e.without_url())))
+                super::not_connected(Provider::Ronglian, &e.without_url())
             } else {
-                unknown("the request failed after it was sent", e)
+                unknown("the request failed after it was sent", Some(Box::new(e.without_url())))
             }
         })?;
         let status = response.status();
         if status != reqwest::StatusCode::OK {
-            return Err(SmsError::Unknown(format!("HTTP status {status}"), None));
+            return Err(unknown(&format!("HTTP status {status}"), None));
         }
-        let bytes = response.bytes().await.map_err(|e| unknown("reading the answer failed", e))?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| unknown("reading the answer failed", Some(Box::new(e.without_url()))))?;
         let reply: Reply = serde_json::from_slice(&bytes)
-            .map_err(|e| SmsError::Unknown("the answer is not Ronglian's JSON".to_owned(), Some(Box::new(e))))?;
-        let (status_code, message) = (reply.status_code, reply.status_msg);
-        match status_code.as_str() {
+            .map_err(|e| unknown("the answer is not Ronglian's JSON", Some(Box::new(e))))?;
+        match reply.status_code.as_str() {
             "000000" => Ok(reply.template_sms.map(|sms| sms.sms_message_sid).unwrap_or_default()),
-            "160038" | "160039" | "160040" | "160041" => Err(SmsError::RateLimited { status_code, message }),
-            _ => Err(SmsError::Refused { status_code, message }),
+            code => Err(classify(code, reply.status_msg)),
         }
     }
+}
+
+/// What a `statusCode` other than `"000000"` means: every one is a refusal
+/// (nothing sent); the number's own are told apart from the provider's.
+fn classify(code: &str, message: String) -> SmsError {
+    let (provider, code_owned) = (Provider::Ronglian, code.to_owned());
+    let reason = match code {
+        // Sent too often to this number, its daily limits.
+        "160038" | "160039" | "160040" | "160041" => NumberRefusal::RateLimited,
+        // Bad mobile format, an empty number, a blacklisted one.
+        "160042" | "160044" | "160034" => NumberRefusal::InvalidNumber,
+        _ => return SmsError::ProviderRefused { provider, code: code_owned, message },
+    };
+    SmsError::NumberRefused { provider, reason, code: code_owned, message }
 }
 
 /// Ronglian's answer, errors included: `statusCode` is `"000000"` on success.
