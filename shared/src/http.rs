@@ -9,7 +9,6 @@ use crate::domain::{
 use crate::messages::{Lang, message};
 use crate::routes::Function;
 use crate::service::{Error as ServiceError, LimitKind};
-use crate::sms::{NumberRefusal, SmsError};
 use crate::store::StoreError;
 use crate::telemetry::{self, Metric, RequestContext, metrics};
 use lambda_http::http::{HeaderValue, StatusCode, header};
@@ -174,9 +173,11 @@ impl ApiError {
                 S::UsernameTaken => outcome(StatusCode::CONFLICT, "username_taken"),
                 S::MobileTaken => outcome(StatusCode::CONFLICT, "mobile_taken"),
                 S::NotLoggedIn => outcome(StatusCode::UNAUTHORIZED, "not_logged_in"),
-                S::SmsFailed { source: SmsError::NumberRefused { reason: NumberRefusal::RateLimited, .. }, .. } => {
-                    worded(outcome(StatusCode::BAD_GATEWAY, "sms_failed"), "sms_failed.provider_limit")
-                }
+                S::ProviderLimit { retry_after } => Outcome {
+                    retry_after: Some(*retry_after),
+                    ..outcome(StatusCode::TOO_MANY_REQUESTS, "sms_provider_limit")
+                },
+                S::NumberRefused => worded(outcome(BAD, "invalid_mobile"), "invalid_mobile.provider"),
                 S::SmsFailed { retry_after: Some(seconds), .. } => Outcome {
                     retry_after: Some(*seconds),
                     ..worded(outcome(StatusCode::BAD_GATEWAY, "sms_failed"), "sms_failed.unknown")
@@ -462,7 +463,7 @@ pub fn body_bytes(request: &Request) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sms::Provider;
+    use crate::sms::{Provider, SmsError};
 
     fn body_of(response: &Response<Body>) -> Value {
         match response.body() {
@@ -607,12 +608,8 @@ mod tests {
             LimitKind::PrefixAllowance,
         ];
         let unknown = || SmsError::Unknown { provider: Provider::Ronglian, detail: "timeout".into(), source: None };
-        let limited = SmsError::NumberRefused {
-            provider: Provider::Ronglian,
-            reason: NumberRefusal::RateLimited,
-            code: "160038".into(),
-            message: String::new(),
-        };
+        let refused =
+            SmsError::ProviderRefused { provider: Provider::Aliyun, code: "x".into(), message: String::new() };
         let service = [
             S::NumberNotAllowed,
             S::CaptchaExpired,
@@ -627,7 +624,9 @@ mod tests {
             S::UsernameTaken,
             S::MobileTaken,
             S::NotLoggedIn,
-            S::SmsFailed { source: limited, retry_after: None },
+            S::ProviderLimit { retry_after: 60 },
+            S::NumberRefused,
+            S::SmsFailed { source: refused, retry_after: None },
             S::SmsFailed { source: unknown(), retry_after: Some(60) },
             S::SmsFailed { source: unknown(), retry_after: None },
             S::Store(StoreError::unavailable("down")),

@@ -13,8 +13,8 @@ pub use limits::*;
 pub use providers::*;
 pub use secrets::{SECRETS_ARN, Secrets};
 pub use sessions::*;
-pub use sms::{DEFAULT_SMS_NUMBER_PREFIXES, SMS_CODE_KEY, SMS_NUMBER_PREFIXES, SMS_TEST_NUMBERS, TestNumbers};
 pub use sms::{CAPTCHA_TTL_SECONDS, SMS_CODE_TTL_SECONDS, SMS_COOLDOWN_SECONDS};
+pub use sms::{DEFAULT_SMS_NUMBER_PREFIXES, SMS_CODE_KEY, SMS_NUMBER_PREFIXES, SMS_TEST_NUMBERS, TestNumbers};
 pub use telemetry::METRICS_NAMESPACE;
 pub use var::{Kind, Number, Var};
 

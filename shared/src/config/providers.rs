@@ -8,13 +8,8 @@ use secrecy::SecretString;
 use std::time::Duration;
 
 pub const SMS_PROVIDERS: &str = "SMS_PROVIDERS";
-pub const SMS_PROVIDER_TIMEOUT_MS: Number = Number {
-    name: "SMS_PROVIDER_TIMEOUT_MS",
-    default: 5_000,
-    min: 1,
-    max: 60_000,
-    unit: "milliseconds",
-};
+pub const SMS_PROVIDER_TIMEOUT_MS: Number =
+    Number { name: "SMS_PROVIDER_TIMEOUT_MS", default: 5_000, min: 1, max: 60_000, unit: "milliseconds" };
 
 pub const RONGLIAN_ACCOUNT_SID: &str = "RONGLIAN_ACCOUNT_SID";
 pub const RONGLIAN_AUTH_TOKEN: &str = "RONGLIAN_AUTH_TOKEN";

@@ -44,6 +44,8 @@ impl Secrets {
             .send()
             .await
             .map_err(|e| ConfigError::Secrets(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
-        Self::parse(output.secret_string().ok_or_else(|| ConfigError::Secrets("the secret has no SecretString".to_owned()))?)
+        Self::parse(
+            output.secret_string().ok_or_else(|| ConfigError::Secrets("the secret has no SecretString".to_owned()))?,
+        )
     }
 }

@@ -45,7 +45,9 @@ impl SmsSection {
     pub(super) fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
         let code_key = match env.get(SMS_CODE_KEY) {
             Some(key) if key.len() >= MIN_CODE_KEY_LEN => Some(SecretString::from(key)),
-            Some(_) => return Err(ConfigError::invalid(SMS_CODE_KEY, "expected at least 32 characters of random text")),
+            Some(_) => {
+                return Err(ConfigError::invalid(SMS_CODE_KEY, "expected at least 32 characters of random text"));
+            }
             None => None,
         };
         let prefixes = env.get(SMS_NUMBER_PREFIXES).unwrap_or_else(|| DEFAULT_SMS_NUMBER_PREFIXES.to_owned());
@@ -65,7 +67,11 @@ impl SmsSection {
             code_ttl: SMS_CODE_TTL_SECONDS.read(env)?,
             number_prefixes,
             code_key,
-            test_numbers: env.get(SMS_TEST_NUMBERS).map(|text| TestNumbers::parse(&text)).transpose()?.unwrap_or_default(),
+            test_numbers: env
+                .get(SMS_TEST_NUMBERS)
+                .map(|text| TestNumbers::parse(&text))
+                .transpose()?
+                .unwrap_or_default(),
         })
     }
 }

@@ -12,7 +12,8 @@ pub(super) const VARIABLES: [Var; 1] = [Var::plain(METRICS_NAMESPACE)];
 pub(super) fn namespace(env: &Env<'_>) -> Result<String, ConfigError> {
     let namespace =
         env.get(METRICS_NAMESPACE).unwrap_or_else(|| crate::telemetry::metrics::DEFAULT_NAMESPACE.to_owned());
-    let valid = namespace.len() <= 255 && namespace.bytes().all(|b| b.is_ascii_alphanumeric() || b".-_/#:".contains(&b));
+    let valid =
+        namespace.len() <= 255 && namespace.bytes().all(|b| b.is_ascii_alphanumeric() || b".-_/#:".contains(&b));
     if !valid {
         return Err(ConfigError::invalid(METRICS_NAMESPACE, "expected letters, digits and . - _ / # : only"));
     }

@@ -12,8 +12,12 @@ fn config_of(name: &str, value: &str) -> Result<Config, ConfigError> {
     config(&[(name, value)])
 }
 
-const RONGLIAN: [(&str, &str); 4] =
-    [(RONGLIAN_ACCOUNT_SID, "sid"), (RONGLIAN_AUTH_TOKEN, "token"), (RONGLIAN_APP_ID, "app"), (RONGLIAN_TEMPLATE_ID, "1")];
+const RONGLIAN: [(&str, &str); 4] = [
+    (RONGLIAN_ACCOUNT_SID, "sid"),
+    (RONGLIAN_AUTH_TOKEN, "token"),
+    (RONGLIAN_APP_ID, "app"),
+    (RONGLIAN_TEMPLATE_ID, "1"),
+];
 
 const ALIYUN: [(&str, &str); 4] = [
     (ALIYUN_ACCESS_KEY_ID, "LTAI-id"),
@@ -86,8 +90,9 @@ fn every_number_is_read_within_its_range_and_named_outside_it() {
 
 #[test]
 fn a_number_that_is_set_is_used() {
-    let config = config(&[(SMS_COOLDOWN_SECONDS.name, "60"), (SMS_PER_MINUTE.name, " 5 "), (SMS_PREFIX_DIGITS.name, "3")])
-        .unwrap();
+    let config =
+        config(&[(SMS_COOLDOWN_SECONDS.name, "60"), (SMS_PER_MINUTE.name, " 5 "), (SMS_PREFIX_DIGITS.name, "3")])
+            .unwrap();
     assert_eq!(config.lifetimes.sms_cooldown, 60);
     assert_eq!(config.limits.sms_per_minute, 5);
     assert_eq!(config.limits.prefix_allowance.digits, 3);
@@ -101,10 +106,7 @@ fn an_empty_environment_gives_the_original_app_s_values_and_no_provider() {
     let config = config(&[]).unwrap();
     assert_eq!(config.lifetimes, Lifetimes { captcha: 300, sms_cooldown: 180, sms_code: 180, session: 1_209_600 });
     let limits = config.limits;
-    assert_eq!(
-        (limits.sms_per_mobile_per_day, limits.sms_per_ip_per_hour, limits.sms_per_minute),
-        (10, 20, 300)
-    );
+    assert_eq!((limits.sms_per_mobile_per_day, limits.sms_per_ip_per_hour, limits.sms_per_minute), (10, 20, 300));
     assert_eq!(limits.prefix_allowance, PrefixAllowance { digits: 7, free_sends: 30, credit_per_verify: 3 });
     assert_eq!(config.providers.timeout, std::time::Duration::from_secs(5));
     assert!(config.providers.order.is_empty());
@@ -294,7 +296,6 @@ fn a_secret_that_is_not_a_json_object_of_strings_is_refused_without_its_text() {
 #[test]
 fn the_secret_variables_are_the_keys_and_tokens() {
     let secrets: BTreeSet<&str> = secret_variables().collect();
-    let expected =
-        BTreeSet::from([SMS_CODE_KEY, RONGLIAN_AUTH_TOKEN, ALIYUN_ACCESS_KEY_SECRET, TENCENT_SECRET_KEY]);
+    let expected = BTreeSet::from([SMS_CODE_KEY, RONGLIAN_AUTH_TOKEN, ALIYUN_ACCESS_KEY_SECRET, TENCENT_SECRET_KEY]);
     assert_eq!(secrets, expected);
 }

@@ -53,6 +53,13 @@ pub enum Error {
     MobileTaken,
     #[error("no live session")]
     NotLoggedIn,
+    /// The provider refused the number for its own per-number limits: nothing
+    /// was sent, nothing is held, and no other provider is asked.
+    #[error("the SMS provider's limit for this number; retry in {retry_after} s")]
+    ProviderLimit { retry_after: i64 },
+    /// The provider refused the number as invalid or blacklisted: nothing sent.
+    #[error("the SMS provider refused the number")]
+    NumberRefused,
     /// The send failed; `retry_after` is set when the message may have gone
     /// out and the cooldown holds.
     #[error("sending the SMS failed")]

@@ -1,11 +1,14 @@
 //! Sending the code: the Ronglian Cloud client and a console sender.
 
 mod console;
+mod failover;
 mod ronglian;
 
 pub use console::{ConsoleSender, SentSms};
+pub use failover::FailoverSender;
 pub use ronglian::{RonglianClient, SignedRequest, beijing_timestamp};
 
+use crate::config::{ProviderConfig, ProvidersConfig};
 use crate::domain::{Mobile, SmsCode};
 use std::future::Future;
 
@@ -125,18 +128,75 @@ impl<M: SmsSender + ?Sized> SmsSender for std::sync::Arc<M> {
     }
 }
 
-/// Either sender, chosen at start-up by whether Ronglian is configured.
+/// One configured provider's client.
+#[derive(Debug)]
+pub enum ProviderClient {
+    Ronglian(RonglianClient),
+}
+
+impl ProviderClient {
+    /// The client `config` describes, built once per cold start.
+    pub fn new(config: &ProviderConfig) -> Result<Self, reqwest::Error> {
+        Ok(match config {
+            ProviderConfig::Ronglian(config) => ProviderClient::Ronglian(RonglianClient::new(config.clone())?),
+            ProviderConfig::Aliyun(_) | ProviderConfig::Tencent(_) => todo!(),
+        })
+    }
+
+    pub fn provider(&self) -> Provider {
+        match self {
+            ProviderClient::Ronglian(_) => Provider::Ronglian,
+        }
+    }
+}
+
+impl SmsSender for ProviderClient {
+    async fn send(&self, to: &Mobile, code: &SmsCode, minutes: u32) -> Result<(), SmsError> {
+        match self {
+            ProviderClient::Ronglian(client) => client.send(to, code, minutes).await,
+        }
+    }
+}
+
+/// The sender a deployment's configuration asks for: the providers in
+/// failover order, or the console when none is configured (the local API).
 #[derive(Debug)]
 pub enum AnySender {
     Console(ConsoleSender),
-    Ronglian(RonglianClient),
+    Providers(FailoverSender<ProviderClient>),
+}
+
+impl AnySender {
+    /// The one constructor the SMS Lambda and the local API share.
+    pub fn from_config(config: &ProvidersConfig) -> Result<Self, reqwest::Error> {
+        if config.order.is_empty() {
+            return Ok(AnySender::Console(ConsoleSender::new()));
+        }
+        let clients = config
+            .order
+            .iter()
+            .map(|provider| ProviderClient::new(provider).map(|client| (client.provider(), client)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(AnySender::Providers(FailoverSender::new(clients, config.timeout)))
+    }
+
+    /// What it sends through, for the local API's banner.
+    pub fn describe(&self) -> String {
+        match self {
+            AnySender::Console(_) => "console (codes are printed here)".to_owned(),
+            AnySender::Providers(sender) => {
+                let names: Vec<&str> = sender.order().into_iter().map(Provider::name).collect();
+                format!("{} (in failover order)", names.join(", "))
+            }
+        }
+    }
 }
 
 impl SmsSender for AnySender {
     async fn send(&self, to: &Mobile, code: &SmsCode, minutes: u32) -> Result<(), SmsError> {
         match self {
             AnySender::Console(sender) => sender.send(to, code, minutes).await,
-            AnySender::Ronglian(sender) => sender.send(to, code, minutes).await,
+            AnySender::Providers(sender) => sender.send(to, code, minutes).await,
         }
     }
 }

@@ -54,6 +54,11 @@ pub enum Metric {
     ProviderErrors,
     /// How long the provider took to answer a send.
     ProviderLatency,
+    /// One provider attempt, by `Provider` and by its `Outcome` there:
+    /// `sent`, `provider_refused`, `number_refused` or `unknown`.
+    ProviderAttempts,
+    /// A send moved on from `Provider` after its provider-side refusal.
+    Failovers,
     /// How long one DynamoDB call took, by `Operation`.
     DynamoDbLatency,
     /// A function's process started, by `Function`.
@@ -61,7 +66,7 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 9] = [
+    pub const ALL: [Metric; 11] = [
         Metric::CodesSent,
         Metric::CodesVerified,
         Metric::TestNumberUses,
@@ -69,6 +74,8 @@ impl Metric {
         Metric::ProviderCalls,
         Metric::ProviderErrors,
         Metric::ProviderLatency,
+        Metric::ProviderAttempts,
+        Metric::Failovers,
         Metric::DynamoDbLatency,
         Metric::ColdStarts,
     ];
@@ -82,6 +89,8 @@ impl Metric {
             Metric::ProviderCalls => "ProviderCalls",
             Metric::ProviderErrors => "ProviderErrors",
             Metric::ProviderLatency => "ProviderLatency",
+            Metric::ProviderAttempts => "ProviderAttempts",
+            Metric::Failovers => "Failovers",
             Metric::DynamoDbLatency => "DynamoDBLatency",
             Metric::ColdStarts => "ColdStarts",
         }
@@ -102,6 +111,8 @@ impl Metric {
             Metric::CodesVerified => &[&[], &["Purpose"]],
             Metric::Refusals => &[&["Error"]],
             Metric::ProviderErrors => &[&[], &["Kind"]],
+            Metric::ProviderAttempts => &[&["Provider"], &["Provider", "Outcome"]],
+            Metric::Failovers => &[&[], &["Provider"]],
             Metric::DynamoDbLatency => &[&["Operation"]],
             Metric::ColdStarts => &[&["Function"]],
             Metric::TestNumberUses | Metric::ProviderCalls | Metric::ProviderLatency => &[&[]],
