@@ -8,8 +8,11 @@ PORT ?= 3000
 ARCH ?= x86-64
 LAMBDA_DIR := target/lambda$(if $(filter arm64,$(ARCH)),-arm64)
 FUNCTIONS := captcha sms register session account
+# scripts/setup puts the pinned Python tools (schemathesis, cfn-lint,
+# cargo-lambda, zig) in the project's own virtualenv.
+export PATH := $(CURDIR)/.cache/venv/bin:$(PATH)
 
-.PHONY: help run test test-arm64 contract lint build check-template bench clean
+.PHONY: help setup run test test-arm64 contract lint build check-template bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(HOST)/$(HOST)/; s/$$(PORT)/$(PORT)/' \
@@ -19,32 +22,36 @@ help: ## list the targets
 run: ## the whole API on $(HOST):$(PORT) (HOST=0.0.0.0 for a phone on your network): memory store, SMS codes printed here
 	HOST=$(HOST) PORT=$(PORT) cargo run -p local-api
 
-test: tests/browser/node_modules ## every test; starts DynamoDB Local (needs Java 17, npm, chromium, schemathesis)
+setup: ## install what every target needs (Debian/Ubuntu; elsewhere it lists what is missing)
+	scripts/setup ci
+
+test: ## every test; installs what it lacks first (Java 17, npm, chromium, schemathesis, DynamoDB Local), starts DynamoDB Local
+	scripts/setup test
 	cargo build --workspace --bins
 	scripts/dynamodb-local run bash -c 'cargo test --workspace && npm --prefix tests/browser test'
 	scripts/contract-test
 
-tests/browser/node_modules: tests/browser/package-lock.json
-	npm --prefix tests/browser ci --no-audit --no-fund
-	touch $@
-
-contract: ## schemathesis against the local API and openapi.yaml (pip install schemathesis)
+contract: ## schemathesis against the local API and openapi.yaml
+	scripts/setup test
 	cargo build -p local-api
 	scripts/contract-test
 
 build: ## the Lambda bootstraps in target/lambda, or target/lambda-arm64 with ARCH=arm64 (cargo lambda + zig)
+	scripts/setup build $(if $(filter arm64,$(ARCH)),arm64)
 	cargo lambda build --release --$(ARCH) --lambda-dir $(LAMBDA_DIR) $(addprefix --bin ,$(FUNCTIONS))
 	scripts/check-bootstrap $(LAMBDA_DIR)
 
-test-arm64: ## the Runtime-API suite on the arm64 bootstraps under qemu-user (apt-get install qemu-user libc6-arm64-cross)
+test-arm64: ## the Runtime-API suite on the arm64 bootstraps under qemu-user
 	$(MAKE) build ARCH=arm64
 	scripts/qemu-bootstraps target/lambda-arm64 target/lambda-arm64-qemu
 	LAMBDA_BINARIES=target/lambda-arm64-qemu scripts/dynamodb-local run cargo test -p tests --test it runtime_api::
 
 check-template: ## cfn-lint on template.yaml (the code/template consistency test runs in `make test`)
+	scripts/setup lint
 	cfn-lint template.yaml
 
-lint: ## rustfmt, clippy with warnings as errors, no unused dependency (cargo install cargo-machete)
+lint: ## rustfmt, clippy with warnings as errors, no unused dependency (cargo-machete)
+	scripts/setup lint
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo machete --with-metadata

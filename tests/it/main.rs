@@ -4,6 +4,7 @@
 
 mod abuse;
 mod account;
+mod aliyun;
 mod captcha;
 mod faults;
 mod limits;
@@ -18,4 +19,5 @@ mod runtime_api;
 mod sms;
 mod store_contract;
 mod template;
+mod tencent;
 mod test_numbers;

@@ -1,7 +1,9 @@
-//! Test kit for the end-to-end suites: DynamoDB Local tables, a loopback
-//! Ronglian server that checks signatures as the real service does, a fault
-//! server, and helpers to run one case on both stores.
+//! Test kit for the end-to-end suites: DynamoDB Local tables, loopback
+//! Ronglian, Aliyun and Tencent Cloud SMS servers that check signatures as
+//! the real services do, a fault server, and helpers to run one case on both
+//! stores.
 
+pub mod aliyun;
 pub mod counting;
 pub mod events;
 pub mod faults;
@@ -12,6 +14,7 @@ pub mod ronglian;
 pub mod runtime_api;
 pub mod seed;
 pub mod telemetry;
+pub mod tencent;
 
 use aws_sdk_dynamodb::Client;
 use shared::store::{DynamoStore, MemoryStore, client_from_env, create_table};

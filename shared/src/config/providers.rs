@@ -75,25 +75,33 @@ pub struct RonglianConfig {
     pub base_url: String,
 }
 
-/// An Aliyun SMS account's key, approved signature and template.
+/// An Aliyun account's AccessKey pair and its approved signature and template.
 #[derive(Debug, Clone)]
-pub struct AliyunConfig {
+pub struct AliyunSmsConfig {
     pub access_key_id: String,
     pub access_key_secret: SecretString,
+    /// The approved signature (签名), e.g. `阿里云短信测试`.
     pub sign_name: String,
+    /// The approved template, e.g. `SMS_154950909`; its variable is `${code}`.
     pub template_code: String,
+    /// [`ALIYUN_DEFAULT_BASE_URL`] unless testing; no trailing slash.
     pub base_url: String,
 }
 
-/// A Tencent Cloud SMS application's key, signature and template.
+/// A Tencent Cloud account's API key pair and its SMS application,
+/// approved signature and template.
 #[derive(Debug, Clone)]
-pub struct TencentConfig {
+pub struct TencentSmsConfig {
     pub secret_id: String,
     pub secret_key: SecretString,
+    /// `SmsSdkAppId`, e.g. `1400006666`.
     pub sdk_app_id: String,
     pub sign_name: String,
+    /// The approved template; its variables are the code and the minutes.
     pub template_id: String,
+    /// [`TENCENT_DEFAULT_REGION`] unless configured otherwise.
     pub region: String,
+    /// [`TENCENT_DEFAULT_BASE_URL`] unless testing; no trailing slash.
     pub base_url: String,
 }
 
@@ -101,8 +109,8 @@ pub struct TencentConfig {
 #[derive(Debug, Clone)]
 pub enum ProviderConfig {
     Ronglian(RonglianConfig),
-    Aliyun(AliyunConfig),
-    Tencent(TencentConfig),
+    Aliyun(AliyunSmsConfig),
+    Tencent(TencentSmsConfig),
 }
 
 impl ProviderConfig {
@@ -189,8 +197,8 @@ fn ronglian(env: &Env<'_>) -> Result<RonglianConfig, ConfigError> {
     })
 }
 
-fn aliyun(env: &Env<'_>) -> Result<AliyunConfig, ConfigError> {
-    Ok(AliyunConfig {
+fn aliyun(env: &Env<'_>) -> Result<AliyunSmsConfig, ConfigError> {
+    Ok(AliyunSmsConfig {
         access_key_id: required(env, ALIYUN_ACCESS_KEY_ID)?,
         access_key_secret: SecretString::from(required(env, ALIYUN_ACCESS_KEY_SECRET)?),
         sign_name: required(env, ALIYUN_SMS_SIGN_NAME)?,
@@ -199,12 +207,12 @@ fn aliyun(env: &Env<'_>) -> Result<AliyunConfig, ConfigError> {
     })
 }
 
-fn tencent(env: &Env<'_>) -> Result<TencentConfig, ConfigError> {
+fn tencent(env: &Env<'_>) -> Result<TencentSmsConfig, ConfigError> {
     let region = env.get(TENCENT_SMS_REGION).map_or_else(|| TENCENT_DEFAULT_REGION.to_owned(), |r| r.trim().to_owned());
     if !region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
         return Err(ConfigError::invalid(TENCENT_SMS_REGION, "expected a region such as ap-guangzhou"));
     }
-    Ok(TencentConfig {
+    Ok(TencentSmsConfig {
         secret_id: required(env, TENCENT_SECRET_ID)?,
         secret_key: SecretString::from(required(env, TENCENT_SECRET_KEY)?),
         sdk_app_id: digits(env, TENCENT_SMS_SDK_APP_ID, "expected the numeric SmsSdkAppId")?,

@@ -1,16 +1,103 @@
-//! Sending the code: the Ronglian Cloud client and a console sender.
+//! Sending the code: the Ronglian Cloud, Aliyun and Tencent Cloud clients
+//! and a console sender.
 
+mod aliyun;
 mod console;
 mod failover;
 mod ronglian;
+mod tencent;
 
+pub use aliyun::{AliyunSignedSend, AliyunSmsClient, AliyunSmsConfig};
 pub use console::{ConsoleSender, SentSms};
 pub use failover::FailoverSender;
 pub use ronglian::{RonglianClient, SignedRequest, beijing_timestamp};
+pub use tencent::{TencentSignedSend, TencentSmsClient, TencentSmsConfig};
 
+use crate::clock::{Clock, SystemClock};
 use crate::config::{ProviderConfig, ProvidersConfig};
 use crate::domain::{Mobile, SmsCode};
+use crate::random::{OsRandom, Random};
 use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a provider call may take in all, unless configured otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How much longer than a client's own timeout the failover sender waits for it.
+const BACKSTOP_GRACE: Duration = Duration::from_secs(1);
+/// How long connecting may take (or the whole timeout, if shorter).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What a provider client takes from outside besides its account: the clock
+/// its timestamps come from, the RNG of its nonces, and how long one call
+/// may take before its outcome is unknown.
+#[derive(Clone)]
+pub struct ClientOptions {
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn Random>,
+    pub timeout: Duration,
+}
+
+impl Default for ClientOptions {
+    /// The system clock, the OS's randomness and [`DEFAULT_TIMEOUT`].
+    fn default() -> Self {
+        Self { clock: Arc::new(SystemClock), random: Arc::new(OsRandom), timeout: DEFAULT_TIMEOUT }
+    }
+}
+
+impl std::fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientOptions").field("timeout", &self.timeout).finish_non_exhaustive()
+    }
+}
+
+/// The HTTP client of a provider ([`crate::tls::reqwest_builder`]):
+/// `timeout` in all, at most 2 s of it to connect, no redirects (a
+/// redirected POST would turn into a GET).
+fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    crate::tls::reqwest_builder()
+        .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+}
+
+/// `host[:port]` of a base URL, as the `Host` header carries it (signed by
+/// Aliyun and Tencent).
+fn host_of(base_url: &str) -> String {
+    match reqwest::Url::parse(base_url) {
+        Ok(url) => match (url.host_str(), url.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            (None, _) => String::new(),
+        },
+        Err(_) => String::new(),
+    }
+}
+
+/// Sends `request` and reads the whole answer, classifying what went wrong:
+/// no connection → [`SmsError::ProviderRefused`] (nothing was written);
+/// anything after that → [`SmsError::Unknown`]. Errors carry no URL.
+async fn exchange(
+    provider: Provider,
+    request: reqwest::RequestBuilder,
+) -> Result<(reqwest::StatusCode, Vec<u8>), SmsError> {
+    let unknown = |detail: &str, e: reqwest::Error| SmsError::Unknown {
+        provider,
+        detail: detail.to_owned(),
+        source: Some(Box::new(e.without_url())),
+    };
+    let response = request.send().await.map_err(|e| {
+        if e.is_connect() {
+            not_connected(provider, &e.without_url())
+        } else {
+            unknown("the request failed after it was sent", e)
+        }
+    })?;
+    let status = response.status();
+    let body = response.bytes().await.map_err(|e| unknown("reading the answer failed", e))?;
+    Ok((status, body.to_vec()))
+}
 
 /// Sends a verification code by SMS.
 pub trait SmsSender: Send + Sync {
@@ -132,20 +219,25 @@ impl<M: SmsSender + ?Sized> SmsSender for std::sync::Arc<M> {
 #[derive(Debug)]
 pub enum ProviderClient {
     Ronglian(RonglianClient),
+    Aliyun(AliyunSmsClient),
+    Tencent(TencentSmsClient),
 }
 
 impl ProviderClient {
     /// The client `config` describes, built once per cold start.
-    pub fn new(config: &ProviderConfig) -> Result<Self, reqwest::Error> {
+    pub fn new(config: &ProviderConfig, options: ClientOptions) -> Result<Self, reqwest::Error> {
         Ok(match config {
-            ProviderConfig::Ronglian(config) => ProviderClient::Ronglian(RonglianClient::new(config.clone())?),
-            ProviderConfig::Aliyun(_) | ProviderConfig::Tencent(_) => todo!(),
+            ProviderConfig::Ronglian(config) => Self::Ronglian(RonglianClient::with_options(config.clone(), options)?),
+            ProviderConfig::Aliyun(config) => Self::Aliyun(AliyunSmsClient::with_options(config.clone(), options)?),
+            ProviderConfig::Tencent(config) => Self::Tencent(TencentSmsClient::with_options(config.clone(), options)?),
         })
     }
 
     pub fn provider(&self) -> Provider {
         match self {
-            ProviderClient::Ronglian(_) => Provider::Ronglian,
+            Self::Ronglian(_) => Provider::Ronglian,
+            Self::Aliyun(_) => Provider::Aliyun,
+            Self::Tencent(_) => Provider::Tencent,
         }
     }
 }
@@ -153,7 +245,9 @@ impl ProviderClient {
 impl SmsSender for ProviderClient {
     async fn send(&self, to: &Mobile, code: &SmsCode, minutes: u32) -> Result<(), SmsError> {
         match self {
-            ProviderClient::Ronglian(client) => client.send(to, code, minutes).await,
+            Self::Ronglian(client) => client.send(to, code, minutes).await,
+            Self::Aliyun(client) => client.send(to, code, minutes).await,
+            Self::Tencent(client) => client.send(to, code, minutes).await,
         }
     }
 }
@@ -167,17 +261,27 @@ pub enum AnySender {
 }
 
 impl AnySender {
-    /// The one constructor the SMS Lambda and the local API share.
+    /// The one constructor the SMS Lambda and the local API share: each
+    /// provider's client on the system clock and RNG with the configured
+    /// timeout.
     pub fn from_config(config: &ProvidersConfig) -> Result<Self, reqwest::Error> {
+        Self::with_options(config, ClientOptions { timeout: config.timeout, ..ClientOptions::default() })
+    }
+
+    /// As [`AnySender::from_config`], the clients on `options` (tests inject
+    /// the clock and the timeout).
+    pub fn with_options(config: &ProvidersConfig, options: ClientOptions) -> Result<Self, reqwest::Error> {
         if config.order.is_empty() {
             return Ok(AnySender::Console(ConsoleSender::new()));
         }
         let clients = config
             .order
             .iter()
-            .map(|provider| ProviderClient::new(provider).map(|client| (client.provider(), client)))
+            .map(|provider| ProviderClient::new(provider, options.clone()).map(|client| (client.provider(), client)))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(AnySender::Providers(FailoverSender::new(clients, config.timeout)))
+        // The clients give up after `timeout` themselves, telling a refused
+        // connection from a stalled answer; the failover's bound is a backstop.
+        Ok(AnySender::Providers(FailoverSender::new(clients, options.timeout + BACKSTOP_GRACE)))
     }
 
     /// What it sends through, for the local API's banner.

@@ -4,6 +4,7 @@
 //! that SDK it signs with Beijing time on any host, never logs the auth token
 //! or the signature, does not follow redirects and returns a typed result.
 
+use super::ClientOptions;
 use super::{NumberRefusal, Provider, SmsError, SmsSender};
 use crate::config::RonglianConfig;
 use crate::domain::{Mobile, SmsCode};
@@ -11,18 +12,16 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use md5::{Digest, Md5};
 use secrecy::ExposeSecret;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The API version segment of every path.
 const API_VERSION: &str = "2013-12-26";
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-const TOTAL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A TemplateSMS client built once per cold start.
 #[derive(Debug, Clone)]
 pub struct RonglianClient {
     http: reqwest::Client,
     config: RonglianConfig,
+    options: ClientOptions,
 }
 
 /// One signed request, everything that goes on the wire.
@@ -49,16 +48,15 @@ fn json_string(value: &str) -> String {
 }
 
 impl RonglianClient {
-    /// Builds the HTTP client ([`crate::tls::reqwest_builder`]): 2 s to
-    /// connect, 5 s in all, no redirects.
+    /// A client on the system clock with the default 5 s timeout.
     pub fn new(config: RonglianConfig) -> Result<Self, reqwest::Error> {
-        let builder = crate::tls::reqwest_builder();
-        let http = builder
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(TOTAL_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
-        Ok(Self { http, config })
+        Self::with_options(config, ClientOptions::default())
+    }
+
+    /// A client on the given clock and timeout (2 s of it at most to
+    /// connect), following no redirects.
+    pub fn with_options(config: RonglianConfig, options: ClientOptions) -> Result<Self, reqwest::Error> {
+        Ok(Self { http: super::http_client(options.timeout)?, config, options })
     }
 
     /// Signs a TemplateSMS request for `to` with template data `datas` at
@@ -91,36 +89,24 @@ impl RonglianClient {
 
     /// Sends template SMS and returns the provider's message id.
     pub async fn send_template(&self, to: &str, datas: &[&str]) -> Result<String, SmsError> {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-        let request = self.sign(to, datas, &beijing_timestamp(now));
+        let request = self.sign(to, datas, &beijing_timestamp(self.options.clock.now()));
         let url = format!("{}{}?{}", self.config.base_url, request.path, request.query);
         let mut builder = self.http.post(url).body(request.body);
         for (name, value) in request.headers {
             builder = builder.header(name, value);
         }
-        // The URL carries the signature: strip it from any error that might be logged.
-        let unknown = |detail: &str, e: Option<Box<dyn std::error::Error + Send + Sync>>| SmsError::Unknown {
+        // The URL carries the signature: `exchange` strips it from errors.
+        let (status, body) = super::exchange(Provider::Ronglian, builder).await?;
+        let unknown = |detail: String, source: Option<Box<dyn std::error::Error + Send + Sync>>| SmsError::Unknown {
             provider: Provider::Ronglian,
-            detail: detail.to_owned(),
-            source: e,
+            detail,
+            source,
         };
-        let response = builder.send().await.map_err(|e| {
-            if e.is_connect() {
-                super::not_connected(Provider::Ronglian, &e.without_url())
-            } else {
-                unknown("the request failed after it was sent", Some(Box::new(e.without_url())))
-            }
-        })?;
-        let status = response.status();
         if status != reqwest::StatusCode::OK {
-            return Err(unknown(&format!("HTTP status {status}"), None));
+            return Err(unknown(format!("HTTP status {status}"), None));
         }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| unknown("reading the answer failed", Some(Box::new(e.without_url()))))?;
-        let reply: Reply = serde_json::from_slice(&bytes)
-            .map_err(|e| unknown("the answer is not Ronglian's JSON", Some(Box::new(e))))?;
+        let reply: Reply = serde_json::from_slice(&body)
+            .map_err(|e| unknown("the answer is not Ronglian's JSON".to_owned(), Some(Box::new(e))))?;
         match reply.status_code.as_str() {
             "000000" => Ok(reply.template_sms.map(|sms| sms.sms_message_sid).unwrap_or_default()),
             code => Err(classify(code, reply.status_msg)),
