@@ -9,7 +9,6 @@ use crate::domain::{
 use crate::messages::{Lang, message};
 use crate::routes::Function;
 use crate::service::{Error as ServiceError, LimitKind};
-use crate::store::StoreError;
 use crate::telemetry::{self, Metric, RequestContext, metrics};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -178,13 +177,13 @@ impl ApiError {
                     ..outcome(StatusCode::TOO_MANY_REQUESTS, "sms_provider_limit")
                 },
                 S::NumberRefused => worded(outcome(BAD, "invalid_mobile"), "invalid_mobile.provider"),
-                S::SmsFailed { retry_after: Some(seconds), .. } => Outcome {
-                    retry_after: Some(*seconds),
+                S::SmsUncertain { retry_after, .. } => Outcome {
+                    retry_after: Some(*retry_after),
                     ..worded(outcome(StatusCode::BAD_GATEWAY, "sms_failed"), "sms_failed.unknown")
                 },
-                S::SmsFailed { .. } => outcome(StatusCode::BAD_GATEWAY, "sms_failed"),
-                S::Store(StoreError::Unavailable(_)) => outcome(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
-                S::Store(_) | S::Internal(_) => outcome(StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+                S::SmsRefused(_) => outcome(StatusCode::BAD_GATEWAY, "sms_failed"),
+                S::Unavailable(_) => outcome(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
+                S::Internal(_) => outcome(StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
             },
             ApiError::NotFound => outcome(StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed => outcome(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
@@ -463,7 +462,6 @@ pub fn body_bytes(request: &Request) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sms::{Provider, SmsError};
 
     fn body_of(response: &Response<Body>) -> Value {
         match response.body() {
@@ -508,7 +506,7 @@ mod tests {
 
     #[test]
     fn an_unavailable_store_is_a_503() {
-        let error = ServiceError::Store(StoreError::unavailable("timeout"));
+        let error = ServiceError::Unavailable("timeout".into());
         assert_eq!(ApiError::Service(error).into_response().status(), 503);
     }
 
@@ -607,9 +605,6 @@ mod tests {
             LimitKind::LoginIp,
             LimitKind::PrefixAllowance,
         ];
-        let unknown = || SmsError::Unknown { provider: Provider::Ronglian, detail: "timeout".into(), source: None };
-        let refused =
-            SmsError::ProviderRefused { provider: Provider::Aliyun, code: "x".into(), message: String::new() };
         let service = [
             S::NumberNotAllowed,
             S::CaptchaExpired,
@@ -626,10 +621,9 @@ mod tests {
             S::NotLoggedIn,
             S::ProviderLimit { retry_after: 60 },
             S::NumberRefused,
-            S::SmsFailed { source: refused, retry_after: None },
-            S::SmsFailed { source: unknown(), retry_after: Some(60) },
-            S::SmsFailed { source: unknown(), retry_after: None },
-            S::Store(StoreError::unavailable("down")),
+            S::SmsRefused("every provider refused".into()),
+            S::SmsUncertain { retry_after: 60, cause: "timeout".into() },
+            S::Unavailable("down".into()),
             S::internal("bug"),
         ];
         bad.into_iter()
@@ -701,10 +695,7 @@ mod tests {
         );
         assert_eq!(body_of(&response)["retry_after"], 90);
         assert_eq!(body_of(&response)["error"], "captcha_failure_limit");
-        let unknown = ServiceError::SmsFailed {
-            source: SmsError::Unknown { provider: Provider::Ronglian, detail: "timeout".into(), source: None },
-            retry_after: Some(60),
-        };
+        let unknown = ServiceError::SmsUncertain { retry_after: 60, cause: "timeout".into() };
         let response = ApiError::Service(unknown).into_response();
         assert_eq!((response.status().as_u16(), body_of(&response)["retry_after"].as_i64()), (502, Some(60)));
         assert_eq!(response.headers()[header::RETRY_AFTER], "60");

@@ -6,6 +6,7 @@ mod abuse;
 mod account;
 mod aliyun;
 mod captcha;
+mod failover;
 mod faults;
 mod limits;
 mod memory;

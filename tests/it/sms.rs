@@ -158,11 +158,13 @@ flows_on_both_stores!(
 /// the 502 says when to retry.
 mod provider_failures {
     use super::*;
+    use shared::sms::ClientOptions;
     use std::time::Duration;
 
     async fn check<S: Store + 'static>(store: Arc<S>, mode: Mode) {
         let server = RonglianServer::start().await;
-        let client = RonglianClient::new(server.config()).unwrap();
+        let options = ClientOptions { timeout: Duration::from_millis(300), ..ClientOptions::default() };
+        let client = RonglianClient::with_options(server.config(), options).unwrap();
         let h = Harness::with_sender(store, Arc::new(client));
         server.set_mode(mode.clone());
         let response = h.send_sms(MOBILE).await;
@@ -198,7 +200,7 @@ mod provider_failures {
             Mode::StatusCode("111142"),
             Mode::ServerError,
             Mode::Garbage,
-            Mode::Slow(Duration::from_secs(6)),
+            Mode::Slow(Duration::from_millis(1_200)),
         ]
     }
 

@@ -174,10 +174,10 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
                         Error::ProviderLimit { retry_after: self.cooldown }
                     }
                     SmsError::NumberRefused { reason: NumberRefusal::InvalidNumber, .. } => Error::NumberRefused,
-                    error => Error::SmsFailed { source: error, retry_after: None },
+                    error => Error::SmsRefused(Box::new(error)),
                 })
             }
-            Err(error) => Err(Error::SmsFailed { source: error, retry_after: Some(self.cooldown) }),
+            Err(error) => Err(Error::SmsUncertain { retry_after: self.cooldown, cause: Box::new(error) }),
         }
     }
 
