@@ -33,6 +33,12 @@ pub fn variables() -> impl Iterator<Item = Var> {
         .chain(providers::VARIABLES)
 }
 
+/// The SMS providers section's variables: `SMS_PROVIDERS`, the timeout and
+/// every provider's own.
+pub fn providers_variables() -> impl Iterator<Item = Var> {
+    providers::VARIABLES.into_iter()
+}
+
 /// The variables whose values are secrets: deployed, they live in the
 /// Secrets Manager secret `SECRETS_ARN` names and in no environment.
 pub fn secret_variables() -> impl Iterator<Item = &'static str> {
