@@ -9,7 +9,7 @@ use lambda_http::aws_lambda_events::apigw::{
 };
 use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
-use shared::routes::Matched;
+use shared::http::routes::Matched;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::atomic::AtomicU64;

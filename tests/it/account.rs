@@ -200,7 +200,7 @@ async fn closing_with_a_close_code_works_and_a_login_code_does_not<S: Store + 's
 async fn a_hash_with_older_parameters_is_redone_on_login<S: Store + 'static>(h: Harness<S>) {
     sign_up(&h, "alice_01", MOBILE).await;
     let now = h.clock.now();
-    let old = shared::password::PasswordHasher::with_params(8 * 1024, 1, 1)
+    let old = shared::crypto::password::PasswordHasher::with_params(8 * 1024, 1, 1)
         .unwrap()
         .hash(&shared::domain::Password::parse(PASSWORD).unwrap(), &shared::random::OsRandom)
         .unwrap();

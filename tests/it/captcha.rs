@@ -86,7 +86,7 @@ async fn a_real_v2_event_gets_a_base64_png_in_the_lambda_response() {
     event["requestContext"]["http"]["path"] = format!("/image_codes/{id}/").into();
     event["requestContext"]["http"]["method"] = "GET".into();
     event["pathParameters"] = serde_json::json!({ "uuid": id });
-    let lambda = h.api.invoke_event(shared::routes::Function::Captcha, event).await.unwrap();
+    let lambda = h.api.invoke_event(shared::http::routes::Function::Captcha, event).await.unwrap();
     assert_eq!(lambda["statusCode"], 200);
     assert_eq!(lambda["isBase64Encoded"], true);
     assert_eq!(lambda["headers"]["content-type"], "image/png");

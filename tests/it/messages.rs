@@ -4,7 +4,7 @@
 //! language.
 
 use serde_json::json;
-use shared::messages::MESSAGES;
+use shared::http::messages::MESSAGES;
 use std::collections::BTreeSet;
 
 #[test]

@@ -6,7 +6,7 @@
 
 use serde_norway::Value;
 use shared::config;
-use shared::routes::{Function, ROUTES};
+use shared::http::routes::{Function, ROUTES};
 use shared::telemetry::Metric;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -550,7 +550,7 @@ fn assert_published(watched: &Watched) {
     for (dimension, value) in &watched.dimensions {
         let Some(value) = value.as_str() else { continue };
         let known = match dimension.as_str() {
-            "Error" => shared::messages::MESSAGES.iter().any(|text| text.key() == value),
+            "Error" => shared::http::messages::MESSAGES.iter().any(|text| text.key() == value),
             "Purpose" => shared::domain::Purpose::parse(Some(value)).is_ok_and(|p| p.as_str() == value),
             "Function" => Function::ALL.iter().any(|f| f.name() == value),
             _ => true,

@@ -26,6 +26,6 @@ pub fn request(method: &str, uri: &str, cookie: Option<&str>, body: Option<&Valu
 /// The v2 event API Gateway sends for that request on its route.
 pub fn v2(method: &str, uri: &str, cookie: Option<&str>, body: Option<&Value>) -> Value {
     let request = request(method, uri, cookie, body, CLIENT_IP);
-    let matched = shared::routes::find(method, &request.path).expect("a route of the API");
+    let matched = shared::http::routes::find(method, &request.path).expect("a route of the API");
     event(&request, &matched)
 }

@@ -31,7 +31,7 @@ impl FaultProxy {
     pub async fn start(upstream: String, fault: Fault, pick: Picker) -> Self {
         let injected = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&injected);
-        let http = shared::tls::reqwest_builder().build().unwrap();
+        let http = shared::startup::tls::reqwest_builder().build().unwrap();
         let (addr, task) = crate::loopback::serve(move |request: http::Request<hyper::body::Incoming>| {
             let (upstream, pick, counter, http) =
                 (upstream.clone(), Arc::clone(&pick), Arc::clone(&counter), http.clone());

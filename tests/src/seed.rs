@@ -3,7 +3,7 @@
 
 use crate::harness::TEST_CODE_KEY;
 use shared::clock::{Clock, EpochSeconds, SystemClock};
-use shared::code_key::CodeKey;
+use shared::crypto::code_key::CodeKey;
 use shared::domain::{CaptchaId, Mobile, SmsCode, SmsCodeId};
 use shared::random::OsRandom;
 use shared::service::keys;
@@ -48,7 +48,7 @@ pub async fn captcha_at<S: Store>(store: &S, id: &str, answer: &str, now: EpochS
 /// whose password is `password`, hashed with the production parameters.
 pub async fn user<S: Store>(store: &S, username: &str, mobile: &str, password: &str) {
     let now = SystemClock.now();
-    let hash = shared::password::PasswordHasher::owasp()
+    let hash = shared::crypto::password::PasswordHasher::owasp()
         .hash(&shared::domain::Password::parse(password).unwrap(), &OsRandom)
         .unwrap();
     let username = shared::domain::Username::parse(username).unwrap();

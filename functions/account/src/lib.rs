@@ -7,13 +7,13 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value};
 use shared::clock::Clock;
 use shared::domain::{Password, SmsCode, SmsCodeId};
-use shared::forms;
+use shared::http;
+use shared::http::routes::Function;
 use shared::http::{
     ApiError, BadRequest, SessionDelivery, client_key, json_form, new_session, ok, serve, session_token, text,
     with_session_cookie,
 };
 use shared::random::Random;
-use shared::routes::Function;
 use shared::service::{AccountService, Error, LoginProof};
 use shared::store::Store;
 use shared::telemetry::audit::{self, Event, LoginMethod};
@@ -48,15 +48,15 @@ async fn route<S: Store, C: Clock, R: Random + 'static>(
         (Method::POST, "sms_login") => {
             audit::expect(Event::Login(LoginMethod::SmsCode));
             let form = json_form(request)?;
-            let (guess, delivery) = (forms::guess(&form)?, SessionDelivery::from_form(&form)?);
+            let (guess, delivery) = (http::guess(&form)?, SessionDelivery::from_form(&form)?);
             let token = service.login_with_code(&guess, client.as_ref()).await?;
             Ok(new_session(&token, delivery, ttl))
         }
         (Method::POST, "password_reset") => {
             audit::expect(Event::PasswordReset);
             let form = json_form(request)?;
-            let guess = forms::guess(&form)?;
-            let (password, delivery) = (forms::new_password(&form)?, SessionDelivery::from_form(&form)?);
+            let guess = http::guess(&form)?;
+            let (password, delivery) = (http::new_password(&form)?, SessionDelivery::from_form(&form)?);
             let token = service.reset_password(&guess, password, client.as_ref()).await?;
             Ok(new_session(&token, delivery, ttl))
         }

@@ -4,9 +4,9 @@
 use lambda_http::{Body, Request, Response};
 use shared::clock::Clock;
 use shared::domain::CaptchaId;
+use shared::http::routes::Function;
 use shared::http::{ApiError, client_key, path_parameter, png, serve};
 use shared::random::Random;
-use shared::routes::Function;
 use shared::service::CaptchaService;
 use shared::store::Store;
 

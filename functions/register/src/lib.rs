@@ -5,10 +5,10 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value};
 use shared::clock::Clock;
 use shared::domain::Username;
-use shared::forms;
+use shared::http;
+use shared::http::routes::Function;
 use shared::http::{ApiError, BadRequest, SessionDelivery, client_key, json_form, new_session, serve, text};
 use shared::random::Random;
-use shared::routes::Function;
 use shared::service::{AccountService, NewUser};
 use shared::store::Store;
 use shared::telemetry::{Event, audit};
@@ -36,8 +36,8 @@ async fn register<S: Store, C: Clock, R: Random + 'static>(
 /// send answered with, naming the first bad field.
 pub fn parse_form(form: &Map<String, Value>) -> Result<NewUser, ApiError> {
     let username = Username::parse(text(form, "username"))?;
-    let password = forms::new_password(form)?;
-    let guess = forms::guess(form)?;
+    let password = http::new_password(form)?;
+    let guess = http::guess(form)?;
     if form.get("allow") != Some(&Value::Bool(true)) {
         return Err(BadRequest::AllowRequired.into());
     }

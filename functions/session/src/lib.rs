@@ -4,8 +4,8 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Map, json};
 use shared::clock::Clock;
+use shared::http::routes::Function;
 use shared::http::{ApiError, ok, serve, session_token, with_session_cookie};
-use shared::routes::Function;
 use shared::service::{Error, SessionService};
 use shared::store::Store;
 

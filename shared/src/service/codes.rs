@@ -4,7 +4,7 @@
 
 use super::{Error, Limits, keys};
 use crate::clock::EpochSeconds;
-use crate::code_key::CodeKey;
+use crate::crypto::code_key::CodeKey;
 use crate::domain::{ClientKey, Mobile, Purpose, SmsCode, SmsCodeId};
 use crate::store::{Check, Cond, Op, Store, StoreError, Write};
 use crate::telemetry::{Metric, audit, metrics};

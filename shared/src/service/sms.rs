@@ -3,8 +3,8 @@
 
 use super::{Error, Limit, Limits, keys};
 use crate::clock::{Clock, EpochSeconds};
-use crate::code_key::CodeKey;
 use crate::config::{Config, TestNumbers};
+use crate::crypto::code_key::CodeKey;
 use crate::domain::{CaptchaAnswer, CaptchaId, ClientKey, Mobile, Purpose, SmsCode, SmsCodeId};
 use crate::random::Random;
 use crate::sms::{NumberRefusal, SmsError, SmsSender};

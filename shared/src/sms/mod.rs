@@ -51,11 +51,11 @@ impl std::fmt::Debug for ClientOptions {
     }
 }
 
-/// The HTTP client of a provider ([`crate::tls::reqwest_builder`]):
+/// The HTTP client of a provider ([`crate::startup::tls::reqwest_builder`]):
 /// `timeout` in all, at most 2 s of it to connect, no redirects (a
 /// redirected POST would turn into a GET).
 fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
-    crate::tls::reqwest_builder()
+    crate::startup::tls::reqwest_builder()
         .connect_timeout(CONNECT_TIMEOUT.min(timeout))
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())

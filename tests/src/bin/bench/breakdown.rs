@@ -11,8 +11,8 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use shared::captcha::render;
 use shared::clock::{Clock, SystemClock};
 use shared::domain::{CaptchaId, CaptchaText};
+use shared::http::routes::Function as Route;
 use shared::random::OsRandom;
-use shared::routes::Function as Route;
 use shared::sms::ConsoleSender;
 use shared::store::{DynamoStore, MemoryStore, Store, create_table};
 use std::future::Future;
@@ -97,7 +97,7 @@ pub async fn run(report: &mut Report, n: usize) {
     // The last transaction, replayed byte for byte without the SDK:
     // DynamoDB Local does not check signatures.
     let sent = last.0.lock().unwrap().clone().expect("the captcha sent a TransactWriteItems");
-    let http = shared::tls::reqwest_builder().build().unwrap();
+    let http = shared::startup::tls::reqwest_builder().build().unwrap();
     let raw = time(n, || {
         let mut request = http.post(&sent.uri).body(sent.body.clone());
         for (name, value) in &sent.headers {

@@ -1,8 +1,8 @@
 //! Argon2id's cost alone, in the bench binary.
 
 use crate::report::{Report, Samples, millis};
+use shared::crypto::password::PasswordHasher;
 use shared::domain::Password;
-use shared::password::PasswordHasher;
 use shared::random::OsRandom;
 use std::time::Instant;
 

@@ -5,7 +5,7 @@
 use crate::fixtures::{event, form, fresh_mobile, fresh_username, session_token, unlimited, uuid};
 use crate::report::{Report, Samples, Table, micros};
 use serde_json::Value;
-use shared::routes::Function as Route;
+use shared::http::routes::Function as Route;
 use shared::sms::{ConsoleSender, RonglianClient};
 use shared::store::{MemoryStore, Store};
 use std::sync::Arc;

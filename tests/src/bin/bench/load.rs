@@ -44,7 +44,7 @@ pub async fn run(report: &mut Report, machine: &Machine, clients: usize, seconds
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(local_api::serve(listener, api));
-    let http = shared::tls::reqwest_builder().pool_max_idle_per_host(clients).build().unwrap();
+    let http = shared::startup::tls::reqwest_builder().pool_max_idle_per_host(clients).build().unwrap();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let counts = Arc::new(Counts::default());
     let mut tasks = Vec::new();

@@ -1,7 +1,9 @@
 //! Cold-start wiring shared by every Lambda's `main`.
 
+pub mod tls;
+
 use crate::config::{Config, ConfigError};
-use crate::routes::Function;
+use crate::http::routes::Function;
 use crate::store::{DynamoStore, client_from_env};
 use crate::telemetry::{Metric, metrics};
 
