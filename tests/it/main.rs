@@ -17,6 +17,7 @@ mod register;
 mod resend;
 mod ronglian;
 mod runtime_api;
+mod secrets;
 mod sms;
 mod store_contract;
 mod template;

@@ -118,7 +118,7 @@ impl Config {
         match env(SECRETS_ARN) {
             None => Self::from_env(),
             Some(arn) => {
-                let secrets = Secrets::fetch(arn.trim()).await?;
+                let secrets = Secrets::fetch(&Secrets::client_from_env().await, arn.trim()).await?;
                 Self::from_sources(env, &secrets)
             }
         }

@@ -33,19 +33,23 @@ impl Secrets {
         self.0.get(name).cloned()
     }
 
-    /// Reads `arn` with one `GetSecretValue` call (the client from the SDK's
-    /// environment, `AWS_ENDPOINT_URL_SECRETS_MANAGER` included).
-    pub async fn fetch(arn: &str) -> Result<Self, ConfigError> {
-        let config = crate::store::sdk_config("AWS_ENDPOINT_URL_SECRETS_MANAGER").await;
-        let client = aws_sdk_secretsmanager::Client::new(&config);
+    /// The Secrets Manager client of the SDK's environment (the execution
+    /// role's credentials; `AWS_ENDPOINT_URL_SECRETS_MANAGER` for a stand-in).
+    pub async fn client_from_env() -> aws_sdk_secretsmanager::Client {
+        aws_sdk_secretsmanager::Client::new(&crate::store::sdk_config("AWS_ENDPOINT_URL_SECRETS_MANAGER").await)
+    }
+
+    /// Reads `arn` with one `GetSecretValue` call. The error names the
+    /// service's answer, never a value.
+    pub async fn fetch(client: &aws_sdk_secretsmanager::Client, arn: &str) -> Result<Self, ConfigError> {
         let output = client
             .get_secret_value()
             .secret_id(arn)
             .send()
             .await
             .map_err(|e| ConfigError::Secrets(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
-        Self::parse(
-            output.secret_string().ok_or_else(|| ConfigError::Secrets("the secret has no SecretString".to_owned()))?,
-        )
+        let text =
+            output.secret_string().ok_or_else(|| ConfigError::Secrets("the secret has no SecretString".to_owned()))?;
+        Self::parse(text)
     }
 }

@@ -16,7 +16,7 @@ mod write;
 pub use any::AnyStore;
 pub use cond::{Check, CmpOp, Cond};
 pub(crate) use dynamo::sdk_config;
-pub use dynamo::{DynamoStore, client_from_env, create_table};
+pub use dynamo::{DynamoStore, client_from_env, create_table, https_client};
 pub use error::StoreError;
 pub use item::{Item, Value, key_kind};
 pub use memory::MemoryStore;

@@ -24,26 +24,15 @@ pub async fn client_from_env() -> Client {
 pub(crate) async fn sdk_config(endpoint_variable: &str) -> aws_config::SdkConfig {
     use aws_config::timeout::TimeoutConfig;
     use aws_sdk_dynamodb::config::{Credentials, Region};
-    use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
 
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
         .operation_attempt_timeout(Duration::from_secs(2))
         .operation_timeout(Duration::from_secs(5))
         .build();
-    let trust = AMAZON_ROOTS
-        .split_inclusive("-----END CERTIFICATE-----")
-        .filter(|pem| pem.contains("BEGIN CERTIFICATE"))
-        .fold(TrustStore::empty().with_native_roots(false), |store, pem| store.with_pem_certificate(pem.trim()));
-    let mut https = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring));
-    match TlsContext::builder().with_trust_store(trust).build() {
-        Ok(context) => https = https.tls_context(context),
-        // Unreachable with the compiled-in roots; the default context still works.
-        Err(error) => tracing::warn!(error = %error, "using the default TLS trust store"),
-    }
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .timeout_config(timeouts)
-        .http_client(https.build_https());
+        .http_client(https_client());
     let set = |name: &str| std::env::var(name).is_ok_and(|value| !value.trim().is_empty());
     if is_loopback(&std::env::var(endpoint_variable).unwrap_or_default()) {
         if !set("AWS_REGION") && !set("AWS_DEFAULT_REGION") {
@@ -54,6 +43,23 @@ pub(crate) async fn sdk_config(endpoint_variable: &str) -> aws_config::SdkConfig
         }
     }
     loader.load().await
+}
+
+/// The SDK's HTTPS client on ring with the compiled-in Amazon trust roots,
+/// which every AWS client here (and a test's client of a stand-in) uses.
+pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
+    let trust = AMAZON_ROOTS
+        .split_inclusive("-----END CERTIFICATE-----")
+        .filter(|pem| pem.contains("BEGIN CERTIFICATE"))
+        .fold(TrustStore::empty().with_native_roots(false), |store, pem| store.with_pem_certificate(pem.trim()));
+    let mut https = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring));
+    match TlsContext::builder().with_trust_store(trust).build() {
+        Ok(context) => https = https.tls_context(context),
+        // Unreachable with the compiled-in roots; the default context still works.
+        Err(error) => tracing::warn!(error = %error, "using the default TLS trust store"),
+    }
+    https.build_https()
 }
 
 fn is_loopback(endpoint: &str) -> bool {
