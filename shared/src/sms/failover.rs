@@ -83,7 +83,6 @@ impl<M: SmsSender> SmsSender for FailoverSender<M> {
 mod tests {
     use super::*;
     use crate::sms::NumberRefusal;
-    use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A provider that answers with what it is given and counts its calls.
@@ -166,6 +165,17 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn after_a_failover_the_next_providers_own_class_is_the_answer() {
+        for (answer, certain) in [(unknown as fn(Provider) -> Result<(), SmsError>, false), (limited, true)] {
+            let (aliyun, tencent) = (Fake::new(Provider::Aliyun, arrears), Fake::new(Provider::Tencent, answer));
+            let ronglian = Fake::new(Provider::Ronglian, sent);
+            let error = send(&[&aliyun, &tencent, &ronglian]).await.unwrap_err();
+            assert_eq!((error.provider(), error.certainly_not_sent()), (Provider::Tencent, certain), "{error}");
+            assert_eq!(calls(&ronglian), 0, "{error}: only a provider-side refusal moves the send on");
+        }
+    }
+
+    #[tokio::test]
     async fn when_every_provider_refuses_the_last_refusal_is_the_answer() {
         let (aliyun, tencent) = (Fake::new(Provider::Aliyun, arrears), Fake::new(Provider::Tencent, arrears));
         let error = send(&[&aliyun, &tencent]).await.unwrap_err();
@@ -177,11 +187,8 @@ mod tests {
     async fn every_attempt_is_a_data_point_and_an_audit_line_and_a_failover_is_counted() {
         let (aliyun, tencent) = (Fake::new(Provider::Aliyun, arrears), Fake::new(Provider::Tencent, sent));
         let context = crate::telemetry::RequestContext { function: "sms", request_id: "r".into(), client_ip: None };
-        let lines = Mutex::new(Vec::new());
-        let (result, written) = crate::telemetry::scope_lines(context, send(&[&aliyun, &tencent])).await;
-        lines.lock().unwrap().extend(written);
+        let (result, lines) = crate::telemetry::scope_lines(context, send(&[&aliyun, &tencent])).await;
         assert!(result.is_ok());
-        let lines = lines.into_inner().unwrap();
         let attempts: Vec<(String, String)> = lines
             .iter()
             .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())

@@ -22,7 +22,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a provider call may take in all, unless configured otherwise.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_TIMEOUT: Duration =
+    Duration::from_millis(crate::config::SMS_PROVIDER_TIMEOUT_MS.default.unsigned_abs());
 /// How much longer than a client's own timeout the failover sender waits for it.
 const BACKSTOP_GRACE: Duration = Duration::from_secs(1);
 /// How long connecting may take (or the whole timeout, if shorter).
