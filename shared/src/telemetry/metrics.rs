@@ -54,6 +54,11 @@ pub enum Metric {
     ProviderErrors,
     /// How long the provider took to answer a send.
     ProviderLatency,
+    /// One provider attempt, by `Provider` and by its `Outcome` there:
+    /// `sent`, `provider_refused`, `number_refused` or `unknown`.
+    ProviderAttempts,
+    /// A send moved on from `Provider` after its provider-side refusal.
+    Failovers,
     /// How long one DynamoDB call took, by `Operation`.
     DynamoDbLatency,
     /// A function's process started, by `Function`.
@@ -73,6 +78,8 @@ impl Metric {
             Metric::ProviderCalls => "ProviderCalls",
             Metric::ProviderErrors => "ProviderErrors",
             Metric::ProviderLatency => "ProviderLatency",
+            Metric::ProviderAttempts => "ProviderAttempts",
+            Metric::Failovers => "Failovers",
             Metric::DynamoDbLatency => "DynamoDBLatency",
             Metric::ColdStarts => "ColdStarts",
         }
@@ -93,6 +100,8 @@ impl Metric {
             Metric::CodesVerified => &[&[], &["Purpose"]],
             Metric::Refusals => &[&["Error"]],
             Metric::ProviderErrors => &[&[], &["Kind"]],
+            Metric::ProviderAttempts => &[&["Provider"], &["Provider", "Outcome"]],
+            Metric::Failovers => &[&[], &["Provider"]],
             Metric::DynamoDbLatency => &[&["Operation"]],
             Metric::ColdStarts => &[&["Function"]],
             Metric::TestNumberUses | Metric::ProviderCalls | Metric::ProviderLatency => &[&[]],
