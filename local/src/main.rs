@@ -3,13 +3,13 @@
 //! With no configuration it keeps everything in memory and prints SMS codes
 //! to the console. `TABLE_NAME` (with `AWS_ENDPOINT_URL_DYNAMODB` for
 //! DynamoDB Local) switches to DynamoDB, creating the table if missing;
-//! `RONGLIAN_*` switches to real SMS.
+//! `SMS_PROVIDERS` (or `RONGLIAN_*` alone) switches to real SMS.
 
 use local_api::{LocalApi, serve};
 use shared::clock::SystemClock;
 use shared::config::Config;
 use shared::random::OsRandom;
-use shared::sms::{AnySender, ConsoleSender, RonglianClient};
+use shared::sms::AnySender;
 use shared::store::{AnyStore, DynamoStore, MemoryStore, client_from_env, create_table};
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::startup::init_logging();
-    let config = Config::from_env().map_err(shared::startup::fail)?;
+    let config = Config::load().await.map_err(shared::startup::fail)?;
     shared::telemetry::metrics::init(&config.metrics_namespace);
     let address = address_from_env().unwrap_or_else(|message| exit(&message));
     let listener = listen(address).await.unwrap_or_else(|message| exit(&message));
@@ -32,10 +32,8 @@ async fn main() -> Result<(), lambda_http::Error> {
         }
         None => (AnyStore::Memory(MemoryStore::new()), "memory (set TABLE_NAME for DynamoDB)".to_owned()),
     };
-    let (sender, sender_name) = match &config.ronglian {
-        Some(ronglian) => (AnySender::Ronglian(RonglianClient::new(ronglian.clone())?), "Ronglian Cloud"),
-        None => (AnySender::Console(ConsoleSender::new()), "console (codes are printed here)"),
-    };
+    let sender = AnySender::from_config(&config.providers)?;
+    let sender_name = sender.describe();
     let api = LocalApi::new(Arc::new(store), Arc::new(sender), Arc::new(SystemClock), Arc::new(OsRandom), &config);
 
     let mut bound = listener.local_addr()?;

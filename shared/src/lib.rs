@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod endpoint;
 pub mod http;
 pub mod random;
 pub mod service;

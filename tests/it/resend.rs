@@ -202,7 +202,7 @@ async fn after_the_cooldown_a_repeat_is_expired_and_a_new_captcha_is_needed<S: S
 async fn a_repeat_after_a_certain_refusal_is_not_answered_as_sent<S: Store + 'static>(store: Arc<S>) {
     let server = RonglianServer::start().await;
     let h = Harness::with_sender(store, Arc::new(RonglianClient::new(server.config()).unwrap()));
-    server.set_mode(Mode::StatusCode("160042"));
+    server.set_mode(Mode::StatusCode("111142"));
     let captcha = h.captcha().await;
     assert_refused(&send(&h, MOBILE, &captcha, None).await, 502, "sms_failed");
     server.set_mode(Mode::Normal);

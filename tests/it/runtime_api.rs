@@ -176,7 +176,12 @@ async fn the_whole_flow_through_the_lambda_runtime_api() {
 async fn a_missing_variable_fails_the_cold_start_with_one_line_naming_it() {
     for (name, env, variable) in [
         ("captcha", vec![], "TABLE_NAME is not set"),
-        ("sms", vec![("TABLE_NAME", "t".to_owned())], "RONGLIAN_ACCOUNT_SID is not set"),
+        ("sms", vec![("TABLE_NAME", "t".to_owned())], "SMS_PROVIDERS is not set"),
+        (
+            "sms",
+            vec![("TABLE_NAME", "t".to_owned()), ("SMS_PROVIDERS", "aliyun".to_owned())],
+            "ALIYUN_ACCESS_KEY_ID is not set",
+        ),
         (
             "register",
             vec![("TABLE_NAME", "t".to_owned()), ("SESSION_TTL_SECONDS", "soon".to_owned())],
@@ -303,6 +308,10 @@ async fn returning_users_through_the_lambda_runtime_api() {
         })
         .collect();
     let expected = [
+        // Each send's provider attempt (Ronglian, the only provider), before its code_sent.
+        ("sms_attempt", "ok", None),
+        ("sms_attempt", "ok", None),
+        ("sms_attempt", "ok", None),
         ("code_sent", "ok", Some("register")),
         ("code_verified", "ok", Some("register")),
         ("account_created", "ok", None),
@@ -339,4 +348,74 @@ async fn returning_users_through_the_lambda_runtime_api() {
         assert_eq!(total(&points, Metric::CodesVerified, &[("Purpose", purpose)]), 1.0, "{purpose}");
     }
     assert_eq!(total(&points, Metric::Refusals, &[("Error", "login_failed")]), 1.0);
+}
+
+/// The SMS binary as deployed: `SMS_PROVIDERS=aliyun,tencent`, every secret
+/// from the Secrets Manager stand-in (`SECRETS_ARN`) and none in the
+/// environment, Aliyun in arrears so Tencent sends, logging at TRACE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_sms_function_fails_over_with_its_secrets_from_secrets_manager() {
+    use tests::aliyun::{self, AliyunServer};
+    use tests::secrets_manager::{self, SecretsManagerServer};
+    use tests::tencent::TencentServer;
+
+    let store = tests::dynamo_store().await;
+    let (aliyun, tencent) = (AliyunServer::start().await, TencentServer::start().await);
+    aliyun.set_mode(aliyun::Mode::Code("isv.AMOUNT_NOT_ENOUGH"));
+    let secret = json!({
+        "SMS_CODE_KEY": SMS_CODE_KEY,
+        "ALIYUN_ACCESS_KEY_SECRET": aliyun::ACCESS_KEY_SECRET,
+        "TENCENT_SECRET_KEY": tests::tencent::SECRET_KEY,
+    });
+    let secrets = SecretsManagerServer::start(&secret.to_string()).await;
+    let secret_names = ["SMS_CODE_KEY", "ALIYUN_ACCESS_KEY_SECRET", "TENCENT_SECRET_KEY"];
+    let mut env = vec![
+        ("TABLE_NAME", store.table().to_owned()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", tests::dynamodb_endpoint()),
+        ("AWS_LAMBDA_LOG_LEVEL", "TRACE".to_owned()),
+        ("SMS_PROVIDERS", "aliyun,tencent".to_owned()),
+        ("SECRETS_ARN", secrets_manager::ARN.to_owned()),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets.endpoint()),
+        ("AWS_REGION", secrets_manager::REGION.to_owned()),
+        ("AWS_ACCESS_KEY_ID", secrets_manager::ACCESS_KEY_ID.to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", secrets_manager::SECRET_ACCESS_KEY.to_owned()),
+    ];
+    // The plain variables only: a secret one in the environment would be ignored.
+    env.extend(aliyun.env().into_iter().chain(tencent.env()).filter(|(name, _)| !secret_names.contains(name)));
+    let sms = Function::start("sms", &env).await;
+
+    let (id, answer) = (uuid::Uuid::new_v4().to_string(), "abcd");
+    tests::seed::captcha(&store, &id, answer).await;
+    let mobile = "13800138000";
+    let uri = format!("/sms_codes/{mobile}/?image_code={answer}&image_code_id={id}");
+    let response = call(&sms, request("GET", &uri, &[], None)).await;
+    assert_eq!(response["statusCode"], 200, "{response}");
+    assert_eq!((secrets.calls(), secrets.refusals()), (1, Vec::<String>::new()), "one GetSecretValue per cold start");
+    assert_eq!((aliyun.received(), aliyun.accepted().len()), (1, 0));
+    let code = tencent.accepted()[0].params[0].clone();
+    let second = uuid::Uuid::new_v4().to_string();
+    tests::seed::captcha(&store, &second, answer).await;
+    let uri = format!("/sms_codes/13900139000/?image_code={answer}&image_code_id={second}");
+    assert_eq!(call(&sms, request("GET", &uri, &[], None)).await["statusCode"], 200);
+    assert_eq!(secrets.calls(), 1, "the secret is kept for the execution environment");
+
+    let logs = sms.stop().await;
+    for leaked in [SMS_CODE_KEY, aliyun::ACCESS_KEY_SECRET, tests::tencent::SECRET_KEY, code.as_str(), mobile] {
+        assert!(!logs.contains(leaked), "{leaked:?} appears in the logs:\n{logs}");
+    }
+    let attempts: Vec<(String, String)> = tests::telemetry::audit_events(&logs)
+        .iter()
+        .filter(|event| event["audit"] == "sms_attempt")
+        .map(|event| (event["provider"].as_str().unwrap().to_owned(), event["outcome"].as_str().unwrap().to_owned()))
+        .collect();
+    let expected =
+        [("aliyun", "provider_refused"), ("tencent", "ok"), ("aliyun", "provider_refused"), ("tencent", "ok")];
+    assert_eq!(attempts, expected.map(|(p, o)| (p.to_owned(), o.to_owned())));
+    let points = tests::telemetry::metrics(&logs);
+    assert_eq!(total(&points, Metric::Failovers, &[("Provider", "aliyun")]), 2.0);
+    assert_eq!(total(&points, Metric::ProviderAttempts, &[("Provider", "tencent"), ("Outcome", "sent")]), 2.0);
+    assert_eq!(
+        total(&points, Metric::ProviderAttempts, &[("Provider", "aliyun"), ("Outcome", "provider_refused")]),
+        2.0
+    );
 }

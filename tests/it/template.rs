@@ -77,25 +77,27 @@ fn every_variable_the_template_sets_is_one_the_code_reads() {
             .map(|m| m.keys().map(|k| k.as_str().unwrap().to_owned()).collect())
             .unwrap_or_default();
         for variable in globals.union(&own) {
-            assert!(config::VARIABLES.contains(&variable.as_str()), "{name} sets {variable}, which no code reads");
+            assert!(config::variables().any(|v| v.name == variable), "{name} sets {variable}, which no code reads");
+            assert!(
+                config::secret_variables().all(|secret| secret != variable),
+                "{name} sets the secret {variable} in its environment, which lambda:GetFunctionConfiguration shows"
+            );
         }
         if name == "sms" {
-            for required in [
-                config::RONGLIAN_ACCOUNT_SID,
-                config::RONGLIAN_AUTH_TOKEN,
-                config::RONGLIAN_APP_ID,
-                config::RONGLIAN_TEMPLATE_ID,
-            ] {
+            // Every provider's plain variables: SMS_PROVIDERS picks which are read.
+            let providers = config::providers_variables().filter(|v| v.kind == config::Kind::Plain);
+            for required in providers.map(|v| v.name) {
                 assert!(own.contains(required), "the SMS function needs {required}");
             }
         }
-        // Sending counts a prefix's allowance and verifying credits it.
+        // Sending counts a prefix's allowance and verifying credits it; the
+        // code key is in the secret.
         if ["sms", "register", "account"].contains(&name.as_str()) {
             for required in [
-                config::SMS_CODE_KEY,
-                config::SMS_PREFIX_DIGITS,
-                config::SMS_PREFIX_FREE_SENDS,
-                config::SMS_PREFIX_CREDIT_PER_VERIFY,
+                config::SECRETS_ARN,
+                config::SMS_PREFIX_DIGITS.name,
+                config::SMS_PREFIX_FREE_SENDS.name,
+                config::SMS_PREFIX_CREDIT_PER_VERIFY.name,
             ] {
                 assert!(own.contains(required), "{name} needs {required}");
             }
@@ -103,6 +105,84 @@ fn every_variable_the_template_sets_is_one_the_code_reads() {
         // The fixed codes let anyone in: only the function that hands them out has them.
         assert_eq!(own.contains(config::SMS_TEST_NUMBERS), name == "sms", "{name} and {}", config::SMS_TEST_NUMBERS);
     }
+}
+
+/// The secret's ARN as the template writes it wherever it is used: the
+/// created secret, or the one given.
+fn secret_arn() -> Value {
+    serde_norway::from_str("!If [CreateSecrets, !Ref Secrets, !Ref SecretsArn]").unwrap()
+}
+
+#[test]
+fn every_variable_the_code_reads_is_set_by_the_template_or_held_in_the_secret() {
+    let template = template();
+    let mut set: BTreeSet<String> = BTreeSet::new();
+    let names = |variables: &Value| -> Vec<String> {
+        variables.as_mapping().map(|m| m.keys().map(|k| k.as_str().unwrap().to_owned()).collect()).unwrap_or_default()
+    };
+    set.extend(names(&template["Globals"]["Function"]["Environment"]["Variables"]));
+    for function in functions(&template).values() {
+        set.extend(names(&function["Properties"]["Environment"]["Variables"]));
+    }
+    set.extend(secret_keys(&template));
+    for variable in config::variables() {
+        assert!(set.contains(variable.name), "no function is given {}", variable.name);
+    }
+}
+
+/// The keys of the JSON the created secret holds.
+fn secret_keys(template: &Value) -> BTreeSet<String> {
+    let secret = &template["Resources"]["Secrets"];
+    assert_eq!(secret["Type"], "AWS::SecretsManager::Secret");
+    assert_eq!(secret["Condition"], "CreateSecrets", "an existing secret's ARN replaces it");
+    let json: serde_json::Value = serde_json::from_str(&text(&secret["Properties"]["SecretString"])).unwrap();
+    json.as_object().unwrap().keys().cloned().collect()
+}
+
+#[test]
+fn the_secret_holds_exactly_the_secret_variables_and_only_functions_that_read_it_may() {
+    let template = template();
+    let secrets: BTreeSet<String> = config::secret_variables().map(str::to_owned).collect();
+    assert_eq!(secret_keys(&template), secrets);
+    // Each value is its NoEcho parameter (`text` writes `${Name}` as `Name`).
+    let json: serde_json::Value =
+        serde_json::from_str(&text(&template["Resources"]["Secrets"]["Properties"]["SecretString"])).unwrap();
+    for (variable, parameter) in json.as_object().unwrap() {
+        let parameter = parameter.as_str().unwrap();
+        assert_eq!(template["Parameters"][parameter]["NoEcho"], true, "{variable} comes from {parameter}");
+    }
+    for (name, function) in functions(&template) {
+        let environment = &function["Properties"]["Environment"]["Variables"];
+        let given = environment.get(config::SECRETS_ARN);
+        let mut granted = Vec::new();
+        for policy in function["Properties"]["Policies"].as_sequence().unwrap() {
+            for statement in policy["Statement"].as_sequence().unwrap() {
+                let actions: Vec<&str> =
+                    statement["Action"].as_sequence().unwrap().iter().filter_map(Value::as_str).collect();
+                if actions.iter().any(|action| action.starts_with("secretsmanager:")) {
+                    assert_eq!(actions, ["secretsmanager:GetSecretValue"], "{name}: reading the secret, nothing else");
+                    assert_eq!(statement["Resource"], secret_arn(), "{name}: only this stack's secret");
+                    granted.push(statement.clone());
+                }
+            }
+        }
+        assert_eq!(
+            granted.len(),
+            usize::from(given.is_some()),
+            "{name}: GetSecretValue exactly when given SECRETS_ARN"
+        );
+        if let Some(arn) = given {
+            assert_eq!(arn, &secret_arn(), "{name}");
+        }
+        // Only the functions that read a secret variable may read the secret.
+        let reads_secrets = ["sms", "register", "account"].contains(&name.as_str());
+        assert_eq!(given.is_some(), reads_secrets, "{name}");
+    }
+}
+
+/// A policy statement on DynamoDB (the others are on the secret).
+fn on_the_table(statement: &Value) -> bool {
+    statement["Action"].as_sequence().unwrap().iter().any(|a| a.as_str().unwrap().starts_with("dynamodb:"))
 }
 
 #[test]
@@ -142,7 +222,7 @@ fn policies_grant_only_item_actions_on_the_table() {
     for (name, function) in functions(&template()) {
         let mut actions = BTreeSet::new();
         for policy in function["Properties"]["Policies"].as_sequence().unwrap() {
-            for statement in policy["Statement"].as_sequence().unwrap() {
+            for statement in policy["Statement"].as_sequence().unwrap().iter().filter(|s| on_the_table(s)) {
                 let resource = serde_norway::to_string(&statement["Resource"]).unwrap();
                 assert_eq!(resource.trim(), "!GetAtt Table.Arn", "{name}: resource must be the table");
                 for action in statement["Action"].as_sequence().unwrap() {
@@ -220,7 +300,7 @@ fn each_function_may_touch_only_the_keys_its_code_uses() {
     let expected = key_prefixes();
     for (name, function) in functions(&template()) {
         for policy in function["Properties"]["Policies"].as_sequence().unwrap() {
-            for statement in policy["Statement"].as_sequence().unwrap() {
+            for statement in policy["Statement"].as_sequence().unwrap().iter().filter(|s| on_the_table(s)) {
                 let leading = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
                     .as_sequence()
                     .unwrap_or_else(|| panic!("{name}: every statement is limited by dynamodb:LeadingKeys"));
@@ -247,7 +327,7 @@ fn the_stack_is_throttled_and_trusts_no_origin_by_default() {
         let reserved = serde_norway::to_string(&function["Properties"]["ReservedConcurrentExecutions"]).unwrap();
         assert_eq!(reserved.trim(), "!Ref ReservedConcurrency", "{name}");
     }
-    for secret in ["RonglianAuthToken", "SmsCodeKey", "SmsTestNumbers"] {
+    for secret in ["RonglianAuthToken", "AliyunAccessKeySecret", "TencentSecretKey", "SmsCodeKey", "SmsTestNumbers"] {
         assert_eq!(template["Parameters"][secret]["NoEcho"], true, "{secret}");
     }
 }
@@ -283,6 +363,31 @@ fn the_prefix_allowance_parameters_default_to_the_codes_defaults_and_no_test_num
     assert_eq!(parameters["SmsPrefixFreeSends"]["Default"].as_i64(), Some(defaults.free_sends));
     assert_eq!(parameters["SmsPrefixCreditPerVerify"]["Default"].as_i64(), Some(defaults.credit_per_verify));
     assert_eq!(parameters["SmsTestNumbers"]["Default"], "");
+}
+
+#[test]
+fn the_provider_parameters_default_to_the_codes_defaults() {
+    let template = template();
+    let parameters = &template["Parameters"];
+    let default = |name: &str| {
+        parameters[name]["Default"].as_str().map(str::to_owned).unwrap_or_else(|| {
+            parameters[name]["Default"]
+                .as_i64()
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| panic!("{name} has no default"))
+        })
+    };
+    assert_eq!(default("SmsProviderTimeoutMs"), config::SMS_PROVIDER_TIMEOUT_MS.default.to_string());
+    assert_eq!(default("RonglianBaseUrl"), config::RONGLIAN_DEFAULT_BASE_URL);
+    assert_eq!(default("AliyunSmsBaseUrl"), config::ALIYUN_DEFAULT_BASE_URL);
+    assert_eq!(default("TencentSmsBaseUrl"), config::TENCENT_DEFAULT_BASE_URL);
+    assert_eq!(default("TencentSmsRegion"), config::TENCENT_DEFAULT_REGION);
+    assert_eq!(default("SmsProviders"), "ronglian", "today's deployments keep sending through Ronglian");
+    // Each name the parameter allows is one the code takes.
+    let pattern = parameters["SmsProviders"]["AllowedPattern"].as_str().unwrap();
+    for name in config::PROVIDER_NAMES {
+        assert!(pattern.contains(name), "{pattern} leaves out {name}");
+    }
 }
 
 /// The stack name `${AWS::StackName}` stands for in these tests.
@@ -433,7 +538,8 @@ fn dashboard_metrics(template: &Value) -> Vec<Watched> {
 fn assert_published(watched: &Watched) {
     let Watched { by, name, .. } = watched;
     let metric = Metric::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .find(|metric| metric.name() == name)
         .unwrap_or_else(|| panic!("{by}: {name} is no metric the code publishes"));
     let names: BTreeSet<&str> = watched.dimensions.iter().map(|(name, _)| name.as_str()).collect();

@@ -1,6 +1,6 @@
 //! Test kit for the end-to-end suites: DynamoDB Local tables, loopback
 //! Ronglian, Aliyun and Tencent Cloud SMS servers that check signatures as
-//! the real services do, a fault server, and helpers to run one case on both
+//! the real services do, a Secrets Manager stand-in, a fault server, and helpers to run one case on both
 //! stores.
 
 pub mod aliyun;
@@ -12,6 +12,7 @@ pub mod loopback;
 pub mod proxy;
 pub mod ronglian;
 pub mod runtime_api;
+pub mod secrets_manager;
 pub mod seed;
 pub mod telemetry;
 pub mod tencent;

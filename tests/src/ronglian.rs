@@ -198,8 +198,7 @@ fn check(parts: &http::request::Parts, body: &[u8]) -> Result<(), (&'static str,
         return Err(("111106", "timestamp expired (not Beijing time?)"));
     }
     let sig = parts.uri.query().and_then(|q| q.strip_prefix("sig=")).ok_or(("111108", "sig missing"))?;
-    let expected: String =
-        Md5::digest(format!("{ACCOUNT_SID}{AUTH_TOKEN}{timestamp}")).iter().map(|b| format!("{b:02X}")).collect();
+    let expected = hex::encode_upper(Md5::digest(format!("{ACCOUNT_SID}{AUTH_TOKEN}{timestamp}")));
     if sig != expected {
         return Err(("111109", "sig check failed"));
     }

@@ -33,7 +33,8 @@ pub fn metrics(logs: &str) -> Vec<DataPoints> {
             for declared in directive["Metrics"].as_array().unwrap_or_else(|| panic!("{line}")) {
                 let name = declared["Name"].as_str().unwrap_or_else(|| panic!("{line}"));
                 let metric = Metric::ALL
-                    .into_iter()
+                    .iter()
+                    .copied()
                     .find(|metric| metric.name() == name)
                     .unwrap_or_else(|| panic!("{name} is not in the catalogue: {line}"));
                 assert_eq!(declared["Unit"], metric.unit().as_str(), "{line}");

@@ -13,8 +13,9 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use shared::config::TENCENT_DEFAULT_REGION;
 use shared::signing::{hmac_sha256, sha256_hex, utc_date};
-use shared::sms::{TENCENT_SMS_REGION, TencentSmsConfig};
+use shared::sms::TencentSmsConfig;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -94,7 +95,7 @@ impl TencentServer {
             sdk_app_id: SDK_APP_ID.to_owned(),
             sign_name: SIGN_NAME.to_owned(),
             template_id: TEMPLATE_ID.to_owned(),
-            region: TENCENT_SMS_REGION.to_owned(),
+            region: TENCENT_DEFAULT_REGION.to_owned(),
             base_url: self.base_url(),
         }
     }
@@ -107,7 +108,7 @@ impl TencentServer {
             ("TENCENT_SMS_SDK_APP_ID", SDK_APP_ID.to_owned()),
             ("TENCENT_SMS_SIGN_NAME", SIGN_NAME.to_owned()),
             ("TENCENT_SMS_TEMPLATE_ID", TEMPLATE_ID.to_owned()),
-            ("TENCENT_SMS_REGION", TENCENT_SMS_REGION.to_owned()),
+            ("TENCENT_SMS_REGION", TENCENT_DEFAULT_REGION.to_owned()),
             ("TENCENT_SMS_BASE_URL", self.base_url()),
         ]
     }

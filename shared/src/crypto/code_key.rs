@@ -50,7 +50,7 @@ impl CodeKey {
             }
             mac.update(part.as_bytes());
         }
-        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(mac.finalize().into_bytes())
     }
 
     /// Whether `code` is the one `stored` was made from, in constant time.

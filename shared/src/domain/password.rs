@@ -1,11 +1,13 @@
 //! A password as typed at sign-up.
 
-use std::fmt;
+use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
 
 /// 8 to 64 characters of any kind, with no composition rules (NIST SP
-/// 800-63B). It has no `Display`, and `Debug` prints nothing of it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Password(String);
+/// 800-63B). Held in a [`SecretString`]: it has no `Display`, `Debug` prints
+/// nothing of it, and its memory is zeroed when it is dropped.
+#[derive(Debug, Clone)]
+pub struct Password(SecretString);
 
 /// The input is not an acceptable password.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -14,20 +16,23 @@ pub struct InvalidPassword;
 
 impl Password {
     pub fn parse(input: &str) -> Result<Self, InvalidPassword> {
-        if (8..=64).contains(&input.chars().count()) { Ok(Self(input.to_owned())) } else { Err(InvalidPassword) }
+        if (8..=64).contains(&input.chars().count()) { Ok(Self(input.into())) } else { Err(InvalidPassword) }
     }
 
     /// The password's bytes, for the hasher only.
     pub fn expose(&self) -> &[u8] {
-        self.0.as_bytes()
+        self.0.expose_secret().as_bytes()
     }
 }
 
-impl fmt::Debug for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Password([redacted])")
+/// Compared in time independent of where two differ.
+impl PartialEq for Password {
+    fn eq(&self, other: &Self) -> bool {
+        self.expose().ct_eq(other.expose()).into()
     }
 }
+
+impl Eq for Password {}
 
 #[cfg(test)]
 mod tests {
@@ -36,8 +41,8 @@ mod tests {
 
     #[test]
     fn eight_characters_of_any_kind_are_accepted() {
-        assert!(Password::parse("pass word").is_ok());
-        assert!(Password::parse("密码密码密码密码").is_ok());
+        assert_eq!(Password::parse("pass word").unwrap().expose(), b"pass word");
+        assert_eq!(Password::parse("密码密码密码密码").unwrap().expose(), "密码密码密码密码".as_bytes());
     }
 
     #[test]
@@ -53,9 +58,23 @@ mod tests {
     }
 
     proptest! {
+        /// Characters, not bytes, are counted; the password is kept as typed.
         #[test]
-        fn parsing_never_panics(input in "\\PC*") {
-            let _ = Password::parse(&input);
+        fn a_password_is_accepted_exactly_when_it_has_8_to_64_characters(input in "\\PC{0,80}") {
+            let count = input.chars().count();
+            match Password::parse(&input) {
+                Ok(password) => {
+                    prop_assert!((8..=64).contains(&count), "{count}");
+                    prop_assert_eq!(password.expose(), input.as_bytes());
+                }
+                Err(_) => prop_assert!(!(8..=64).contains(&count), "{count}"),
+            }
+        }
+
+        #[test]
+        fn debug_never_holds_the_password(input in "[a-z]{8,64}") {
+            let shown = format!("{:?}", Password::parse(&input).unwrap());
+            prop_assert!(!shown.contains(&input), "{}", shown);
         }
     }
 }

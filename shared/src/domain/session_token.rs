@@ -3,13 +3,16 @@
 use crate::random::Random;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use secrecy::zeroize::Zeroize;
+use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
-use std::fmt;
+use subtle::ConstantTimeEq;
 
-/// 256 random bits, written as 43 characters of unpadded base64url.
-/// `Debug` prints nothing of it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SessionToken(String);
+/// 256 random bits, written as 43 characters of unpadded base64url, held in
+/// a [`SecretString`]: `Debug` prints nothing of it and its memory is zeroed
+/// on drop.
+#[derive(Debug, Clone)]
+pub struct SessionToken(SecretString);
 
 /// The input is not a session token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,37 +28,43 @@ impl SessionToken {
     pub fn generate(random: &impl Random) -> Self {
         let mut bytes = [0u8; 32];
         random.fill(&mut bytes);
-        Self(URL_SAFE_NO_PAD.encode(bytes))
+        let token = Self(URL_SAFE_NO_PAD.encode(bytes).into());
+        bytes.zeroize();
+        token
     }
 
     pub fn parse(input: &str) -> Result<Self, InvalidSessionToken> {
         let mut bytes = [0u8; 32];
-        match URL_SAFE_NO_PAD.decode_slice(input, &mut bytes) {
-            Ok(32) if input.len() == 43 => Ok(Self(input.to_owned())),
+        let decoded = URL_SAFE_NO_PAD.decode_slice(input, &mut bytes);
+        bytes.zeroize();
+        match decoded {
+            Ok(32) if input.len() == 43 => Ok(Self(input.into())),
             _ => Err(InvalidSessionToken),
         }
     }
 
-    /// The token as it goes into the cookie.
+    /// The token as it goes into the cookie or the response body.
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
 
     pub fn hash(&self) -> TokenHash {
-        let digest = Sha256::digest(self.0.as_bytes());
-        TokenHash(digest.iter().map(|b| format!("{b:02x}")).collect())
+        TokenHash(hex::encode(Sha256::digest(self.expose().as_bytes())))
     }
 }
+
+/// Compared in time independent of where two differ.
+impl PartialEq for SessionToken {
+    fn eq(&self, other: &Self) -> bool {
+        self.expose().as_bytes().ct_eq(other.expose().as_bytes()).into()
+    }
+}
+
+impl Eq for SessionToken {}
 
 impl TokenHash {
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-impl fmt::Debug for SessionToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SessionToken([redacted])")
     }
 }
 
@@ -91,16 +100,30 @@ mod tests {
         assert!(SessionToken::parse(&format!("{}=", "A".repeat(42))).is_err());
     }
 
-    #[test]
-    fn debug_shows_nothing_of_the_token() {
-        let token = SessionToken::generate(&OsRandom);
-        assert!(!format!("{token:?}").contains(token.expose()));
-    }
-
     proptest! {
         #[test]
-        fn parsing_never_panics(input in "\\PC*") {
-            let _ = SessionToken::parse(&input);
+        fn every_256_bits_round_trip_through_a_token(bytes in any::<[u8; 32]>()) {
+            let text = URL_SAFE_NO_PAD.encode(bytes);
+            let token = SessionToken::parse(&text).unwrap();
+            prop_assert_eq!(token.expose(), text.as_str());
+            prop_assert_eq!(URL_SAFE_NO_PAD.decode(token.expose()).unwrap(), bytes.to_vec());
+        }
+
+        /// Base64 has several spellings of some byte strings; only the
+        /// canonical one is a token, so one session has one hash.
+        #[test]
+        fn a_token_parses_only_in_its_canonical_spelling(input in "[A-Za-z0-9_-]{43}") {
+            if let Ok(token) = SessionToken::parse(&input) {
+                let bytes = URL_SAFE_NO_PAD.decode(token.expose()).unwrap();
+                prop_assert_eq!(URL_SAFE_NO_PAD.encode(bytes), input);
+            }
+        }
+
+        #[test]
+        fn debug_never_holds_the_token(bytes in any::<[u8; 32]>()) {
+            let token = SessionToken::parse(&URL_SAFE_NO_PAD.encode(bytes)).unwrap();
+            let shown = format!("{token:?}");
+            prop_assert!(!shown.contains(token.expose()), "{}", shown);
         }
     }
 }

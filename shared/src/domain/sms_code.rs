@@ -1,12 +1,13 @@
 //! The six-digit code sent by SMS.
 
 use crate::random::Random;
-use std::fmt;
+use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
-/// Six ASCII digits, `000000` to `999999`. `Debug` hides the digits.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SmsCode(String);
+/// Six ASCII digits, `000000` to `999999`, held in a [`SecretString`]:
+/// `Debug` prints none of the digits and the memory is zeroed on drop.
+#[derive(Debug, Clone)]
+pub struct SmsCode(SecretString);
 
 /// The input is not six digits.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -16,32 +17,37 @@ pub struct InvalidSmsCode;
 impl SmsCode {
     /// Draws a code uniformly from the million possible ones.
     pub fn generate(random: &impl Random) -> Self {
-        Self(format!("{:06}", random.below(1_000_000)))
+        let n = random.below(1_000_000);
+        // Written in place at its final size: no reallocation leaves a copy behind.
+        let mut code = String::with_capacity(6);
+        for divisor in [100_000, 10_000, 1_000, 100, 10, 1] {
+            code.push(char::from(b'0' + (n / divisor % 10) as u8));
+        }
+        Self(code.into())
     }
 
     pub fn parse(input: &str) -> Result<Self, InvalidSmsCode> {
         if input.len() == 6 && input.bytes().all(|b| b.is_ascii_digit()) {
-            Ok(Self(input.to_owned()))
+            Ok(Self(input.into()))
         } else {
             Err(InvalidSmsCode)
         }
     }
 
+    /// The digits, for the SMS provider and the code's HMAC only.
     pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Compares with a stored code in time independent of where they differ.
-    pub fn matches(&self, stored: &str) -> bool {
-        self.0.as_bytes().ct_eq(stored.as_bytes()).into()
+        self.0.expose_secret()
     }
 }
 
-impl fmt::Debug for SmsCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SmsCode(******)")
+/// Compared in time independent of where two differ.
+impl PartialEq for SmsCode {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str().as_bytes().ct_eq(other.as_str().as_bytes()).into()
     }
 }
+
+impl Eq for SmsCode {}
 
 #[cfg(test)]
 mod tests {
@@ -86,23 +92,27 @@ mod tests {
         assert!(seen.iter().all(|&s| s), "{seen:?}");
     }
 
-    #[test]
-    fn debug_hides_the_digits() {
-        assert_eq!(format!("{:?}", SmsCode::parse("123456").unwrap()), "SmsCode(******)");
-    }
-
-    #[test]
-    fn matches_compares_the_whole_code() {
-        let code = SmsCode::parse("123456").unwrap();
-        assert!(code.matches("123456"));
-        assert!(!code.matches("123457"));
-        assert!(!code.matches("12345"));
-    }
-
     proptest! {
         #[test]
-        fn parsing_never_panics(input in "\\PC*") {
-            let _ = SmsCode::parse(&input);
+        fn debug_never_shows_a_digit(input in "[0-9]{6}") {
+            let shown = format!("{:?}", SmsCode::parse(&input).unwrap());
+            prop_assert!(!shown.bytes().any(|b| b.is_ascii_digit()), "{}", shown);
+        }
+
+        #[test]
+        fn one_character_that_is_not_an_ascii_digit_spoils_a_code(
+            digits in "[0-9]{6}",
+            at in 0..6usize,
+            other in "[^0-9]",
+        ) {
+            let input = format!("{}{other}{}", &digits[..at], &digits[at + 1..]);
+            prop_assert_eq!(SmsCode::parse(&input), Err(InvalidSmsCode));
+        }
+
+        #[test]
+        fn generated_codes_are_the_draw_zero_padded(seed in any::<u64>()) {
+            let code = SmsCode::generate(&SeededRandom::new(seed));
+            prop_assert_eq!(code.as_str(), format!("{:06}", SeededRandom::new(seed).below(1_000_000)));
         }
 
         #[test]

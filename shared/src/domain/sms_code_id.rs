@@ -18,7 +18,7 @@ impl SmsCodeId {
     pub fn generate(random: &impl Random) -> Self {
         let mut bytes = [0u8; 16];
         random.fill(&mut bytes);
-        Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
+        Self(hex::encode(bytes))
     }
 
     pub fn parse(input: &str) -> Result<Self, InvalidSmsCodeId> {

@@ -8,8 +8,6 @@ use crate::domain::{
     InvalidSmsCodeId, InvalidUsername,
 };
 use crate::service::{Error as ServiceError, LimitKind};
-use crate::sms::{NumberRefusal, SmsError};
-use crate::store::StoreError;
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde_json::json;
@@ -166,16 +164,18 @@ impl ApiError {
                 S::UsernameTaken => outcome(StatusCode::CONFLICT, "username_taken"),
                 S::MobileTaken => outcome(StatusCode::CONFLICT, "mobile_taken"),
                 S::NotLoggedIn => outcome(StatusCode::UNAUTHORIZED, "not_logged_in"),
-                S::SmsFailed { source: SmsError::NumberRefused { reason: NumberRefusal::RateLimited, .. }, .. } => {
-                    worded(outcome(StatusCode::BAD_GATEWAY, "sms_failed"), "sms_failed.provider_limit")
-                }
-                S::SmsFailed { retry_after: Some(seconds), .. } => Outcome {
-                    retry_after: Some(*seconds),
+                S::ProviderLimit { retry_after } => Outcome {
+                    retry_after: Some(*retry_after),
+                    ..outcome(StatusCode::TOO_MANY_REQUESTS, "sms_provider_limit")
+                },
+                S::NumberRefused => worded(outcome(BAD, "invalid_mobile"), "invalid_mobile.provider"),
+                S::SmsUncertain { retry_after, .. } => Outcome {
+                    retry_after: Some(*retry_after),
                     ..worded(outcome(StatusCode::BAD_GATEWAY, "sms_failed"), "sms_failed.unknown")
                 },
-                S::SmsFailed { .. } => outcome(StatusCode::BAD_GATEWAY, "sms_failed"),
-                S::Store(StoreError::Unavailable(_)) => outcome(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
-                S::Store(_) | S::Internal(_) => outcome(StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+                S::SmsRefused(_) => outcome(StatusCode::BAD_GATEWAY, "sms_failed"),
+                S::Unavailable(_) => outcome(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
+                S::Internal(_) => outcome(StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
             },
             ApiError::NotFound => outcome(StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed => outcome(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
@@ -233,7 +233,6 @@ pub fn cause_chain(error: &dyn std::error::Error) -> String {
 mod tests {
     use super::super::response::body_of;
     use super::*;
-    use crate::sms::Provider;
 
     #[test]
     fn an_error_carries_its_status_message_and_key() {
@@ -263,7 +262,7 @@ mod tests {
 
     #[test]
     fn an_unavailable_store_is_a_503() {
-        let error = ServiceError::Store(StoreError::unavailable("timeout"));
+        let error = ServiceError::Unavailable("timeout".into());
         assert_eq!(ApiError::Service(error).into_response().status(), 503);
     }
 
@@ -298,13 +297,6 @@ mod tests {
             LimitKind::LoginIp,
             LimitKind::PrefixAllowance,
         ];
-        let unknown = || SmsError::Unknown { provider: Provider::Ronglian, detail: "timeout".into(), source: None };
-        let limited = SmsError::NumberRefused {
-            provider: Provider::Ronglian,
-            reason: NumberRefusal::RateLimited,
-            code: "160038".into(),
-            message: String::new(),
-        };
         let service = [
             S::NumberNotAllowed,
             S::CaptchaExpired,
@@ -319,10 +311,11 @@ mod tests {
             S::UsernameTaken,
             S::MobileTaken,
             S::NotLoggedIn,
-            S::SmsFailed { source: limited, retry_after: None },
-            S::SmsFailed { source: unknown(), retry_after: Some(60) },
-            S::SmsFailed { source: unknown(), retry_after: None },
-            S::Store(StoreError::unavailable("down")),
+            S::ProviderLimit { retry_after: 60 },
+            S::NumberRefused,
+            S::SmsRefused("every provider refused".into()),
+            S::SmsUncertain { retry_after: 60, cause: "timeout".into() },
+            S::Unavailable("down".into()),
             S::internal("bug"),
         ];
         bad.into_iter()
@@ -357,10 +350,7 @@ mod tests {
         );
         assert_eq!(body_of(&response)["retry_after"], 90);
         assert_eq!(body_of(&response)["error"], "captcha_failure_limit");
-        let unknown = ServiceError::SmsFailed {
-            source: SmsError::Unknown { provider: Provider::Ronglian, detail: "timeout".into(), source: None },
-            retry_after: Some(60),
-        };
+        let unknown = ServiceError::SmsUncertain { retry_after: 60, cause: "timeout".into() };
         let response = ApiError::Service(unknown).into_response();
         assert_eq!((response.status().as_u16(), body_of(&response)["retry_after"].as_i64()), (502, Some(60)));
         assert_eq!(response.headers()[header::RETRY_AFTER], "60");

@@ -175,9 +175,14 @@ pub const MESSAGES: &[Text] = &[
     text("mobile_taken", "This mobile number is already registered", "该手机号已被注册"),
     text("not_logged_in", "Not logged in", "未登录"),
     text(
-        "sms_failed.provider_limit",
-        "The SMS provider refused to send more messages to this number today",
-        "短信服务商今日已不再向该号码发送短信",
+        "sms_provider_limit",
+        "The SMS provider is sending this number no more codes for now; try again later",
+        "短信服务商暂时不再向该号码发送验证码，请稍后再试",
+    ),
+    text(
+        "invalid_mobile.provider",
+        "The SMS provider cannot send to this number; check it and try again",
+        "短信服务商无法向该号码发送短信，请检查号码后重试",
     ),
     text(
         "sms_failed.unknown",

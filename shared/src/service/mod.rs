@@ -18,10 +18,14 @@ pub use limits::{Limit, LimitKind, Limits};
 pub use session::{SessionInfo, SessionService};
 pub use sms::{SentCode, SmsService};
 
-use crate::sms::SmsError;
 use crate::store::StoreError;
 
-/// How a use case can end other than in success.
+/// A cause kept for the logs only: nothing matches on it.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// How a use case can end other than in success. Its variants are the
+/// outcomes a caller tells apart; infrastructure errors are mapped to them
+/// once, here and in the SMS service, and survive only as a logged cause.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("the number is outside the numbers this deployment sends to")]
@@ -52,22 +56,63 @@ pub enum Error {
     MobileTaken,
     #[error("no live session")]
     NotLoggedIn,
-    /// The send failed; `retry_after` is set when the message may have gone
-    /// out and the cooldown holds.
-    #[error("sending the SMS failed")]
-    SmsFailed {
+    /// The provider refused the number for its own per-number frequency or
+    /// daily limits: nothing was sent, the cooldown and counts were given
+    /// back, and no other provider was asked (that would launder its limit).
+    #[error("the SMS provider's limit for this number; retry in {retry_after} s")]
+    ProviderLimit { retry_after: i64 },
+    /// The provider refused the number as invalid or blacklisted: nothing
+    /// was sent and everything the send took was given back.
+    #[error("the SMS provider refused the number")]
+    NumberRefused,
+    /// Every provider refused for reasons of its own (balance, arrears, an
+    /// unapproved template, no connection): nothing was sent and everything
+    /// the send took was given back, so the client may retry at once.
+    #[error("no SMS provider would send the message")]
+    SmsRefused(#[source] Cause),
+    /// The message may be on its way (a timeout, a 5xx, an unreadable
+    /// answer): the cooldown and counts stay, and `retry_after` says when the
+    /// next send may come.
+    #[error("whether the SMS was sent is unknown; retry in {retry_after} s")]
+    SmsUncertain {
+        retry_after: i64,
         #[source]
-        source: SmsError,
-        retry_after: Option<i64>,
+        cause: Cause,
     },
-    #[error("the store failed")]
-    Store(#[from] StoreError),
+    /// The store could not be reached, throttled us or kept conflicting.
+    #[error("the store is unavailable")]
+    Unavailable(#[source] Cause),
     #[error("an internal step failed")]
-    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Internal(#[source] Cause),
 }
 
 impl Error {
-    pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+    pub fn internal(source: impl Into<Cause>) -> Self {
         Self::Internal(source.into())
+    }
+}
+
+impl From<StoreError> for Error {
+    /// What a store failure means to a caller: unavailable, or a bug. The
+    /// refusals a use case expects (`ConditionFailed`, `Cancelled`) are
+    /// matched where their write is built, before this applies.
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(cause) => Self::Unavailable(cause),
+            error => Self::internal(error),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_store_is_unavailable_and_any_other_store_failure_is_internal() {
+        assert!(matches!(Error::from(StoreError::unavailable("timeout")), Error::Unavailable(_)));
+        let malformed = StoreError::Malformed { pk: "user#alice".into(), attribute: "hash".into() };
+        assert!(matches!(Error::from(malformed), Error::Internal(_)));
+        assert!(matches!(Error::from(StoreError::ConditionFailed { current: None }), Error::Internal(_)));
     }
 }

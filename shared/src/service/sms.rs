@@ -7,7 +7,7 @@ use crate::config::{Config, TestNumbers};
 use crate::crypto::code_key::CodeKey;
 use crate::domain::{CaptchaAnswer, CaptchaId, ClientKey, Mobile, Purpose, SmsCode, SmsCodeId};
 use crate::random::Random;
-use crate::sms::{SmsError, SmsSender};
+use crate::sms::{NumberRefusal, SmsError, SmsSender};
 use crate::store::{Cancelled, Check, Cond, Item, Op, Store, StoreError, Write};
 use crate::telemetry::{Metric, audit, metrics};
 use subtle::ConstantTimeEq;
@@ -82,10 +82,12 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
     ///    per-client, per-prefix and deployment-wide caps and checks the
     ///    client's failure cap.
     ///
-    /// Then the SMS goes out, unless the number is a test number, whose
-    /// fixed code is stored instead. Only a send the provider certainly did
-    /// not accept gives back the flag, the code and the counts; after an
-    /// unknown outcome they stay, and the client is told when to retry.
+    /// Then the SMS goes out (through the providers in failover order, see
+    /// [`crate::sms::FailoverSender`]), unless the number is a test number,
+    /// whose fixed code is stored instead. Only a send every provider
+    /// certainly did not accept gives back the flag, the code and the counts
+    /// (one more transaction); after an unknown outcome they stay, and the
+    /// client is told when to retry.
     pub async fn send_code(
         &self,
         mobile: &Mobile,
@@ -167,9 +169,15 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
             Ok(()) => Ok(sent),
             Err(error) if error.certainly_not_sent() => {
                 self.release(mobile, captcha_id, &sent.id, &caps, now).await;
-                Err(Error::SmsFailed { source: error, retry_after: None })
+                Err(match error {
+                    SmsError::NumberRefused { reason: NumberRefusal::RateLimited, .. } => {
+                        Error::ProviderLimit { retry_after: self.cooldown }
+                    }
+                    SmsError::NumberRefused { reason: NumberRefusal::InvalidNumber, .. } => Error::NumberRefused,
+                    error => Error::SmsRefused(Box::new(error)),
+                })
             }
-            Err(error) => Err(Error::SmsFailed { source: error, retry_after: Some(self.cooldown) }),
+            Err(error) => Err(Error::SmsUncertain { retry_after: self.cooldown, cause: Box::new(error) }),
         }
     }
 

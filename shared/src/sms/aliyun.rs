@@ -6,26 +6,13 @@
 use super::{ClientOptions, NumberRefusal, Provider, SmsError, SmsSender};
 use crate::domain::{Mobile, SmsCode};
 use crate::signing::aliyun::{Acs3Request, canonical_query};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 
-/// Aliyun SMS's endpoint.
-pub const ALIYUN_SMS_BASE_URL: &str = "https://dysmsapi.aliyuncs.com";
+pub use crate::config::AliyunSmsConfig;
+
 const ACTION: &str = "SendSms";
 const VERSION: &str = "2017-05-25";
 const FORM: &str = "application/x-www-form-urlencoded";
-
-/// An Aliyun account's AccessKey pair and its approved signature and template.
-#[derive(Debug, Clone)]
-pub struct AliyunSmsConfig {
-    pub access_key_id: String,
-    pub access_key_secret: SecretString,
-    /// The approved signature (签名), e.g. `阿里云短信测试`.
-    pub sign_name: String,
-    /// The approved template, e.g. `SMS_154950909`; its variable is `${code}`.
-    pub template_code: String,
-    /// [`ALIYUN_SMS_BASE_URL`] unless testing; no trailing slash.
-    pub base_url: String,
-}
 
 /// A `SendSms` client built once per cold start.
 #[derive(Debug, Clone)]
@@ -164,6 +151,7 @@ impl SmsSender for AliyunSmsClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::SecretString;
 
     fn client() -> AliyunSmsClient {
         AliyunSmsClient::new(AliyunSmsConfig {

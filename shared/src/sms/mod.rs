@@ -3,15 +3,18 @@
 
 mod aliyun;
 mod console;
+mod failover;
 mod ronglian;
 mod tencent;
 
-pub use aliyun::{ALIYUN_SMS_BASE_URL, AliyunSignedSend, AliyunSmsClient, AliyunSmsConfig};
+pub use aliyun::{AliyunSignedSend, AliyunSmsClient, AliyunSmsConfig};
 pub use console::{ConsoleSender, SentSms};
+pub use failover::FailoverSender;
 pub use ronglian::{RonglianClient, SignedRequest, beijing_timestamp};
-pub use tencent::{TENCENT_SMS_BASE_URL, TENCENT_SMS_REGION, TencentSignedSend, TencentSmsClient, TencentSmsConfig};
+pub use tencent::{TencentSignedSend, TencentSmsClient, TencentSmsConfig};
 
 use crate::clock::{Clock, SystemClock};
+use crate::config::{ProviderConfig, ProvidersConfig};
 use crate::domain::{Mobile, SmsCode};
 use crate::random::{OsRandom, Random};
 use std::future::Future;
@@ -19,7 +22,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a provider call may take in all, unless configured otherwise.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_TIMEOUT: Duration =
+    Duration::from_millis(crate::config::SMS_PROVIDER_TIMEOUT_MS.default.unsigned_abs());
+/// How much longer than a client's own timeout the failover sender waits for it.
+const BACKSTOP_GRACE: Duration = Duration::from_secs(1);
 /// How long connecting may take (or the whole timeout, if shorter).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -210,18 +216,92 @@ impl<M: SmsSender + ?Sized> SmsSender for std::sync::Arc<M> {
     }
 }
 
-/// Either sender, chosen at start-up by whether Ronglian is configured.
+/// One configured provider's client.
+#[derive(Debug)]
+pub enum ProviderClient {
+    Ronglian(RonglianClient),
+    Aliyun(AliyunSmsClient),
+    Tencent(TencentSmsClient),
+}
+
+impl ProviderClient {
+    /// The client `config` describes, built once per cold start.
+    pub fn new(config: &ProviderConfig, options: ClientOptions) -> Result<Self, reqwest::Error> {
+        Ok(match config {
+            ProviderConfig::Ronglian(config) => Self::Ronglian(RonglianClient::with_options(config.clone(), options)?),
+            ProviderConfig::Aliyun(config) => Self::Aliyun(AliyunSmsClient::with_options(config.clone(), options)?),
+            ProviderConfig::Tencent(config) => Self::Tencent(TencentSmsClient::with_options(config.clone(), options)?),
+        })
+    }
+
+    pub fn provider(&self) -> Provider {
+        match self {
+            Self::Ronglian(_) => Provider::Ronglian,
+            Self::Aliyun(_) => Provider::Aliyun,
+            Self::Tencent(_) => Provider::Tencent,
+        }
+    }
+}
+
+impl SmsSender for ProviderClient {
+    async fn send(&self, to: &Mobile, code: &SmsCode, minutes: u32) -> Result<(), SmsError> {
+        match self {
+            Self::Ronglian(client) => client.send(to, code, minutes).await,
+            Self::Aliyun(client) => client.send(to, code, minutes).await,
+            Self::Tencent(client) => client.send(to, code, minutes).await,
+        }
+    }
+}
+
+/// The sender a deployment's configuration asks for: the providers in
+/// failover order, or the console when none is configured (the local API).
 #[derive(Debug)]
 pub enum AnySender {
     Console(ConsoleSender),
-    Ronglian(RonglianClient),
+    Providers(FailoverSender<ProviderClient>),
+}
+
+impl AnySender {
+    /// The one constructor the SMS Lambda and the local API share: each
+    /// provider's client on the system clock and RNG with the configured
+    /// timeout.
+    pub fn from_config(config: &ProvidersConfig) -> Result<Self, reqwest::Error> {
+        Self::with_options(config, ClientOptions { timeout: config.timeout, ..ClientOptions::default() })
+    }
+
+    /// As [`AnySender::from_config`], the clients on `options` (tests inject
+    /// the clock and the timeout).
+    pub fn with_options(config: &ProvidersConfig, options: ClientOptions) -> Result<Self, reqwest::Error> {
+        if config.order.is_empty() {
+            return Ok(AnySender::Console(ConsoleSender::new()));
+        }
+        let clients = config
+            .order
+            .iter()
+            .map(|provider| ProviderClient::new(provider, options.clone()).map(|client| (client.provider(), client)))
+            .collect::<Result<Vec<_>, _>>()?;
+        // The clients give up after `timeout` themselves, telling a refused
+        // connection from a stalled answer; the failover's bound is a backstop.
+        Ok(AnySender::Providers(FailoverSender::new(clients, options.timeout + BACKSTOP_GRACE)))
+    }
+
+    /// What it sends through, for the local API's banner.
+    pub fn describe(&self) -> String {
+        match self {
+            AnySender::Console(_) => "console (codes are printed here)".to_owned(),
+            AnySender::Providers(sender) => {
+                let names: Vec<&str> = sender.order().into_iter().map(Provider::name).collect();
+                format!("{} (in failover order)", names.join(", "))
+            }
+        }
+    }
 }
 
 impl SmsSender for AnySender {
     async fn send(&self, to: &Mobile, code: &SmsCode, minutes: u32) -> Result<(), SmsError> {
         match self {
             AnySender::Console(sender) => sender.send(to, code, minutes).await,
-            AnySender::Ronglian(sender) => sender.send(to, code, minutes).await,
+            AnySender::Providers(sender) => sender.send(to, code, minutes).await,
         }
     }
 }

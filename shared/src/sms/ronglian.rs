@@ -64,7 +64,7 @@ impl RonglianClient {
     pub fn sign(&self, to: &str, datas: &[&str], timestamp: &str) -> SignedRequest {
         let config = &self.config;
         let digest = Md5::digest(format!("{}{}{timestamp}", config.account_sid, config.auth_token.expose_secret()));
-        let sig: String = digest.iter().map(|b| format!("{b:02X}")).collect();
+        let sig = hex::encode_upper(digest);
         let authorization = STANDARD.encode(format!("{}:{timestamp}", config.account_sid));
         let datas: Vec<String> = datas.iter().map(|d| json_string(d)).collect();
         let body = format!(

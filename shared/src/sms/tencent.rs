@@ -6,33 +6,14 @@
 use super::{ClientOptions, NumberRefusal, Provider, SmsError, SmsSender};
 use crate::domain::{Mobile, SmsCode};
 use crate::signing::tencent::Tc3Request;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 
-/// Tencent Cloud SMS's endpoint.
-pub const TENCENT_SMS_BASE_URL: &str = "https://sms.tencentcloudapi.com";
-/// The region unless configured otherwise.
-pub const TENCENT_SMS_REGION: &str = "ap-guangzhou";
+pub use crate::config::TencentSmsConfig;
+
 const SERVICE: &str = "sms";
 const ACTION: &str = "SendSms";
 const VERSION: &str = "2021-01-11";
 const JSON: &str = "application/json; charset=utf-8";
-
-/// A Tencent Cloud account's API key pair and its SMS application,
-/// approved signature and template.
-#[derive(Debug, Clone)]
-pub struct TencentSmsConfig {
-    pub secret_id: String,
-    pub secret_key: SecretString,
-    /// `SmsSdkAppId`, e.g. `1400006666`.
-    pub sdk_app_id: String,
-    pub sign_name: String,
-    /// The approved template; its variables are the code and the minutes.
-    pub template_id: String,
-    /// [`TENCENT_SMS_REGION`] unless configured otherwise.
-    pub region: String,
-    /// [`TENCENT_SMS_BASE_URL`] unless testing; no trailing slash.
-    pub base_url: String,
-}
 
 /// A `SendSms` client built once per cold start.
 #[derive(Debug, Clone)]
@@ -196,6 +177,7 @@ impl SmsSender for TencentSmsClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::SecretString;
 
     fn client(base_url: &str) -> TencentSmsClient {
         TencentSmsClient::new(TencentSmsConfig {
@@ -204,7 +186,7 @@ mod tests {
             sdk_app_id: "1400006666".to_owned(),
             sign_name: "签名".to_owned(),
             template_id: "1".to_owned(),
-            region: TENCENT_SMS_REGION.to_owned(),
+            region: crate::config::TENCENT_DEFAULT_REGION.to_owned(),
             base_url: base_url.to_owned(),
         })
         .unwrap()
@@ -212,7 +194,8 @@ mod tests {
 
     #[test]
     fn the_body_names_the_number_in_e164_and_the_params_as_strings() {
-        let signed = client(TENCENT_SMS_BASE_URL).sign("+8613800138000", &["012345", "5"], 1_551_113_065);
+        let signed =
+            client(crate::config::TENCENT_DEFAULT_BASE_URL).sign("+8613800138000", &["012345", "5"], 1_551_113_065);
         let body: serde_json::Value = serde_json::from_str(&signed.body).unwrap();
         assert_eq!(body["PhoneNumberSet"], serde_json::json!(["+8613800138000"]));
         assert_eq!(body["TemplateParamSet"], serde_json::json!(["012345", "5"]));
@@ -232,7 +215,7 @@ mod tests {
 
     #[test]
     fn neither_the_secret_nor_the_code_is_in_the_debug_output() {
-        let client = client(TENCENT_SMS_BASE_URL);
+        let client = client(crate::config::TENCENT_DEFAULT_BASE_URL);
         let signed = client.sign("+8613800138000", &["987654"], 0);
         let shown = format!("{client:?} {signed:?}");
         assert!(!shown.contains("very-secret-key") && !shown.contains("987654"), "{shown}");

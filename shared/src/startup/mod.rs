@@ -44,11 +44,12 @@ pub fn init_logging() {
     }
 }
 
-/// Reads the configuration and connects the store: what every function
-/// needs before its first request. A bad variable is logged in one line
+/// Reads the configuration (secrets from Secrets Manager when `SECRETS_ARN`
+/// is set) and connects the store: what every function needs before its
+/// first request. A bad variable is logged in one line
 /// naming it, and the error fails the cold start. Counts the cold start.
 pub async fn init(function: Function) -> Result<(Config, DynamoStore), lambda_http::Error> {
-    let config = Config::from_env().map_err(fail)?;
+    let config = Config::load().await.map_err(fail)?;
     metrics::init(&config.metrics_namespace);
     metrics::count(Metric::ColdStarts, &[("Function", function.name())]);
     let table = config.require_table().map_err(fail)?.to_owned();

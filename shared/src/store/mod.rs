@@ -15,7 +15,8 @@ mod write;
 
 pub use any::AnyStore;
 pub use cond::{Check, CmpOp, Cond};
-pub use dynamo::{DynamoStore, client_from_env, create_table};
+pub(crate) use dynamo::sdk_config;
+pub use dynamo::{DynamoStore, client_from_env, create_table, https_client};
 pub use error::StoreError;
 pub use item::{Item, Value, key_kind};
 pub use memory::MemoryStore;

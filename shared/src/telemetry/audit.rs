@@ -19,6 +19,8 @@ pub enum Event {
     PasswordReset,
     SessionsRevoked,
     AccountClosed,
+    /// One provider attempt of a send, `outcome` its class.
+    SmsAttempt,
 }
 
 /// How someone logged in.
@@ -40,6 +42,7 @@ impl Event {
             Event::PasswordReset => "password_reset",
             Event::SessionsRevoked => "sessions_revoked",
             Event::AccountClosed => "account_closed",
+            Event::SmsAttempt => "sms_attempt",
         }
     }
 }
@@ -52,6 +55,8 @@ pub(super) struct Pending {
     purpose: Option<Purpose>,
     test_number: bool,
     repeated: bool,
+    /// An attempt's provider and the provider's own answer code.
+    provider: Option<(&'static str, Option<String>)>,
 }
 
 impl Pending {
@@ -95,11 +100,39 @@ pub fn code_verified(mobile: &Mobile, purpose: Purpose, test_number: bool) {
         purpose: Some(purpose),
         test_number,
         repeated: false,
+        provider: None,
     };
     let written = with_scope(|scope| line(Event::CodeVerified, &scope.context, &pending, Ok(()), now_millis()));
     let line = written
         .unwrap_or_else(|| line(Event::CodeVerified, &RequestContext::default(), &pending, Ok(()), now_millis()));
     println!("{line}");
+}
+
+/// Provider codes are the services' own short identifiers; anything longer is cut.
+const MAX_PROVIDER_CODE: usize = 64;
+
+/// One provider attempt of the current send: `outcome` is `ok` (sent),
+/// `provider_refused`, `number_refused` or `unknown`, `code` the provider's
+/// answer code. Written with the request's lines, before its event.
+pub fn provider_attempt(mobile: &Mobile, provider: &'static str, outcome: &'static str, code: Option<&str>) {
+    let code = code.map(|code| code.chars().take(MAX_PROVIDER_CODE).collect());
+    let pending = Pending {
+        event: Some(Event::SmsAttempt),
+        mobile: Some(mobile.masked().to_string()),
+        provider: Some((provider, code)),
+        ..Pending::default()
+    };
+    let outcome = if outcome == "sent" { Ok(()) } else { Err(outcome) };
+    let mut pending = Some(pending);
+    with_scope(|scope| {
+        if let Some(pending) = pending.take() {
+            let line = line(Event::SmsAttempt, &scope.context, &pending, outcome, now_millis());
+            scope.steps.push(line);
+        }
+    });
+    if let Some(pending) = pending {
+        println!("{}", line(Event::SmsAttempt, &RequestContext::default(), &pending, outcome, now_millis()));
+    }
 }
 
 /// The JSON line; its schema is in the README.
@@ -135,6 +168,12 @@ fn line(
     }
     if pending.repeated {
         line.insert("repeated".to_owned(), json!(true));
+    }
+    if let Some((provider, code)) = &pending.provider {
+        line.insert("provider".to_owned(), json!(provider));
+        if let Some(code) = code {
+            line.insert("provider_code".to_owned(), json!(code));
+        }
     }
     Value::Object(line).to_string()
 }

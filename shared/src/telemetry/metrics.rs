@@ -37,7 +37,7 @@ impl Unit {
 
 /// Every metric the code emits, with its unit and the dimension sets it is
 /// published under (`[]` is the total over every dimension value).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::VariantArray)]
 pub enum Metric {
     /// An SMS code handed to the provider, by `Purpose` and by `Prefix` (the
     /// number's first three digits).
@@ -54,6 +54,11 @@ pub enum Metric {
     ProviderErrors,
     /// How long the provider took to answer a send.
     ProviderLatency,
+    /// One provider attempt, by `Provider` and by its `Outcome` there:
+    /// `sent`, `provider_refused`, `number_refused` or `unknown`.
+    ProviderAttempts,
+    /// A send moved on from `Provider` after its provider-side refusal.
+    Failovers,
     /// How long one DynamoDB call took, by `Operation`.
     DynamoDbLatency,
     /// A function's process started, by `Function`.
@@ -61,17 +66,8 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 9] = [
-        Metric::CodesSent,
-        Metric::CodesVerified,
-        Metric::TestNumberUses,
-        Metric::Refusals,
-        Metric::ProviderCalls,
-        Metric::ProviderErrors,
-        Metric::ProviderLatency,
-        Metric::DynamoDbLatency,
-        Metric::ColdStarts,
-    ];
+    /// Every metric, derived from the enum so none is left out.
+    pub const ALL: &[Metric] = <Metric as strum::VariantArray>::VARIANTS;
 
     pub fn name(self) -> &'static str {
         match self {
@@ -82,6 +78,8 @@ impl Metric {
             Metric::ProviderCalls => "ProviderCalls",
             Metric::ProviderErrors => "ProviderErrors",
             Metric::ProviderLatency => "ProviderLatency",
+            Metric::ProviderAttempts => "ProviderAttempts",
+            Metric::Failovers => "Failovers",
             Metric::DynamoDbLatency => "DynamoDBLatency",
             Metric::ColdStarts => "ColdStarts",
         }
@@ -102,6 +100,8 @@ impl Metric {
             Metric::CodesVerified => &[&[], &["Purpose"]],
             Metric::Refusals => &[&["Error"]],
             Metric::ProviderErrors => &[&[], &["Kind"]],
+            Metric::ProviderAttempts => &[&["Provider"], &["Provider", "Outcome"]],
+            Metric::Failovers => &[&[], &["Provider"]],
             Metric::DynamoDbLatency => &[&["Operation"]],
             Metric::ColdStarts => &[&["Function"]],
             Metric::TestNumberUses | Metric::ProviderCalls | Metric::ProviderLatency => &[&[]],

@@ -33,6 +33,8 @@ struct Scope {
     context: RequestContext,
     records: Vec<metrics::Record>,
     audit: audit::Pending,
+    /// Audit lines of steps inside the request (provider attempts), in order.
+    steps: Vec<String>,
 }
 
 tokio::task_local! {
@@ -69,8 +71,16 @@ impl Scope {
     /// The request's lines: its audit event, then its metrics.
     fn lines(&self, outcome: Result<(), &'static str>) -> Vec<String> {
         let audit = self.audit.line(&self.context, outcome);
-        audit.into_iter().chain(metrics::lines(&self.records, metrics::now_millis())).collect()
+        let steps = self.steps.iter().cloned();
+        steps.chain(audit).chain(metrics::lines(&self.records, metrics::now_millis())).collect()
     }
+}
+
+/// Runs `request` as a request and returns the lines it would write.
+#[cfg(test)]
+pub(crate) async fn scope_lines<T>(context: RequestContext, request: impl Future<Output = T>) -> (T, Vec<String>) {
+    let (result, gathered) = gather(context, request).await;
+    (result, gathered.lines(Ok(())))
 }
 
 /// Runs `f` on the current request's scope, if there is one.

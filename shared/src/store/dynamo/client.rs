@@ -15,15 +15,40 @@ static AMAZON_ROOTS: &str = include_str!("../../../assets/amazon-trust-services.
 /// probe the instance metadata service; credentials and a region the caller
 /// did set are used as they are.
 pub async fn client_from_env() -> Client {
+    Client::new(&sdk_config("AWS_ENDPOINT_URL_DYNAMODB").await)
+}
+
+/// The SDK configuration every AWS client here is built from: compiled-in
+/// trust roots, short timeouts, and static local credentials when
+/// `endpoint_variable` points at a loopback stand-in.
+pub(crate) async fn sdk_config(endpoint_variable: &str) -> aws_config::SdkConfig {
     use aws_config::timeout::TimeoutConfig;
     use aws_sdk_dynamodb::config::{Credentials, Region};
-    use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
 
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
         .operation_attempt_timeout(Duration::from_secs(2))
         .operation_timeout(Duration::from_secs(5))
         .build();
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .http_client(https_client());
+    let set = |name: &str| std::env::var(name).is_ok_and(|value| !value.trim().is_empty());
+    if crate::endpoint::is_loopback_text(&std::env::var(endpoint_variable).unwrap_or_default()) {
+        if !set("AWS_REGION") && !set("AWS_DEFAULT_REGION") {
+            loader = loader.region(Region::new("us-east-1"));
+        }
+        if !set("AWS_ACCESS_KEY_ID") && !set("AWS_PROFILE") {
+            loader = loader.credentials_provider(Credentials::new("local", "local", None, None, "loopback"));
+        }
+    }
+    loader.load().await
+}
+
+/// The SDK's HTTPS client on ring with the compiled-in Amazon trust roots,
+/// which every AWS client here (and a test's client of a stand-in) uses.
+pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
     let trust = AMAZON_ROOTS
         .split_inclusive("-----END CERTIFICATE-----")
         .filter(|pem| pem.contains("BEGIN CERTIFICATE"))
@@ -34,37 +59,5 @@ pub async fn client_from_env() -> Client {
         // Unreachable with the compiled-in roots; the default context still works.
         Err(error) => tracing::warn!(error = %error, "using the default TLS trust store"),
     }
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .timeout_config(timeouts)
-        .http_client(https.build_https());
-    let set = |name: &str| std::env::var(name).is_ok_and(|value| !value.trim().is_empty());
-    if is_loopback(&std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_default()) {
-        if !set("AWS_REGION") && !set("AWS_DEFAULT_REGION") {
-            loader = loader.region(Region::new("us-east-1"));
-        }
-        if !set("AWS_ACCESS_KEY_ID") && !set("AWS_PROFILE") {
-            loader = loader.credentials_provider(Credentials::new("local", "local", None, None, "dynamodb-local"));
-        }
-    }
-    Client::new(&loader.load().await)
-}
-
-fn is_loopback(endpoint: &str) -> bool {
-    let host = endpoint.split("://").nth(1).unwrap_or_default();
-    ["127.", "localhost", "[::1]"].iter().any(|prefix| host.starts_with(prefix))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_loopback_endpoints_count_as_local() {
-        for local in ["http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]:8000"] {
-            assert!(is_loopback(local), "{local}");
-        }
-        for remote in ["", "https://dynamodb.us-east-1.amazonaws.com", "http://10.0.0.1:8000"] {
-            assert!(!is_loopback(remote), "{remote}");
-        }
-    }
+    https.build_https()
 }

@@ -5,7 +5,8 @@ mod client;
 mod expression;
 mod table;
 
-pub use client::client_from_env;
+pub(crate) use client::sdk_config;
+pub use client::{client_from_env, https_client};
 pub use table::create_table;
 
 use super::{Cancelled, Cond, Failed, Item, Op, PK, Store, StoreError, Value, Write};

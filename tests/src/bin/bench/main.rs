@@ -16,6 +16,7 @@ mod in_process;
 mod load;
 mod machine;
 mod memory;
+mod providers;
 mod report;
 mod runtime;
 
@@ -38,6 +39,9 @@ async fn main() {
     }
     if runs("runtime") {
         runtime::run(&mut report, n).await;
+    }
+    if runs("providers") {
+        providers::run(&mut report, n, starts).await;
     }
     if runs("memory") {
         memory::run(&mut report).await;
