@@ -258,7 +258,38 @@ async fn a_code_for_another_purpose_or_number_is_refused<S: Store + 'static>(h: 
     assert_refused(&send(&h, OLD, "change_mobile", Carrier::Bearer(&current)).await, 409, "mobile_taken");
 }
 
+/// A log-out of this very session racing the change: the carried-over
+/// session is written only while it is still the one read, so whichever
+/// comes first, the logged-out session never comes back, and the account is
+/// wholly on one number or the other.
+async fn a_change_racing_a_log_out_never_brings_the_session_back<S: Store + 'static>(h: Harness<S>) {
+    for round in 0..3 {
+        let (name, old, new) =
+            (format!("carol_{round:02}"), format!("1860018600{round}"), format!("1870018700{round}"));
+        let token = sign_up(&h, &name, &old).await;
+        let seeded = h.seed_code_for(&new, "123456", "change_mobile").await;
+        let form = json!({"mobile": new, "sms_code": "123456", "sms_code_id": seeded, "password": PASSWORD});
+        let (changed, logged_out) = tokio::join!(
+            change(&h, Carrier::Cookie(&token), &form),
+            call(&h, "DELETE", "/session", Carrier::Cookie(&token), None),
+        );
+        assert_eq!(logged_out.status, 200);
+        assert!(changed.status == 200 || changed.error() == "not_logged_in", "{:?}", changed.json());
+        assert_refused(&whoami(&h, Carrier::Cookie(&token)).await, 401, "not_logged_in");
+        let now = h.clock.now();
+        let user = h.store.get(&keys::user(&Username::parse(&name).unwrap()), now).await.unwrap().unwrap();
+        let on = user.s(keys::MOBILE).unwrap().to_owned();
+        assert_eq!(on == new, changed.status == 200, "moved exactly when the change answered 200");
+        for (number, mirrored) in [(&old, on == old), (&new, on == new)] {
+            let guard = h.store.get(&keys::mobile_guard(&Mobile::parse(number).unwrap()), now).await.unwrap();
+            assert_eq!(guard.is_some(), mirrored, "{number}: a guard exactly on the account's number");
+        }
+        assert_eq!(login(&h, &on).await.status, 200);
+    }
+}
+
 flows_on_both_stores!(
+    a_change_racing_a_log_out_never_brings_the_session_back,
     a_password_and_a_new_number_s_code_move_the_account,
     an_app_changes_the_number_with_a_code_to_the_old_one,
     a_taken_new_number_is_409_and_changes_nothing,
