@@ -11,6 +11,7 @@ mod faults;
 mod limits;
 mod memory;
 mod messages;
+mod mobile;
 mod panic;
 mod prefix;
 mod register;

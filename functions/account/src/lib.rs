@@ -1,6 +1,6 @@
 //! Returning users: `POST /login/`, `POST /sms_login/`, `POST
-//! /password_reset/`, `DELETE /sessions` (log out everywhere) and `DELETE
-//! /account` (close it).
+//! /password_reset/`, `DELETE /sessions` (log out everywhere), `DELETE
+//! /account` (close it) and `POST /account/mobile/` (change its number).
 
 use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value};
@@ -76,6 +76,14 @@ async fn route<S: Store, C: Clock, R: Random + 'static>(
             service.close(&token, proof(&form)?, client.as_ref()).await?;
             Ok(with_session_cookie(ok(Map::new()), None, 0))
         }
+        ("POST", "/account/mobile") => {
+            audit::expect(Event::MobileChanged);
+            let token = session_token(request).ok_or(Error::NotLoggedIn)?;
+            let form = json_form(request)?;
+            let (guess, proof) = (http::guess(&form)?, owner_proof(&form)?);
+            service.change_mobile(&token, &guess, proof, client.as_ref()).await?;
+            Ok(ok(Map::new()))
+        }
         _ => Err(ApiError::NotFound),
     }
 }
@@ -87,6 +95,22 @@ fn proof(form: &Map<String, Value>) -> Result<LoginProof, ApiError> {
     }
     let code = SmsCode::parse(text(form, "sms_code"))?;
     let id = SmsCodeId::parse(text(form, "sms_code_id"))?;
+    Ok(LoginProof::Code { code, id })
+}
+
+/// The owner's proof for a number change: `{"password"}`, or
+/// `{"old_sms_code", "old_sms_code_id"}` of a `change_mobile_old` code sent
+/// to the current number (`sms_code` and `sms_code_id` are the new
+/// number's). The password wins when both are given.
+fn owner_proof(form: &Map<String, Value>) -> Result<LoginProof, ApiError> {
+    if form.contains_key("password") {
+        return Ok(LoginProof::Password(Password::parse(text(form, "password"))?));
+    }
+    if !form.contains_key("old_sms_code") && !form.contains_key("old_sms_code_id") {
+        return Err(BadRequest::OwnerProofRequired.into());
+    }
+    let code = SmsCode::parse(text(form, "old_sms_code"))?;
+    let id = SmsCodeId::parse(text(form, "old_sms_code_id"))?;
     Ok(LoginProof::Code { code, id })
 }
 
@@ -107,5 +131,22 @@ mod tests {
         assert_eq!(proof(&form(json!({"password": "short"}))).unwrap_err().key(), "invalid_password");
         assert_eq!(proof(&form(json!({"sms_code": "123456"}))).unwrap_err().key(), "invalid_sms_code_id");
         assert_eq!(proof(&form(json!({}))).unwrap_err().key(), "invalid_sms_code");
+    }
+
+    #[test]
+    fn a_number_change_takes_a_password_or_the_old_number_s_code_and_nothing_else() {
+        let id = "0123456789abcdef0123456789abcdef";
+        let new = json!({"mobile": "13900139000", "sms_code": "123456", "sms_code_id": id});
+        let with = |extra: Value| {
+            let mut form = form(new.clone());
+            form.extend(extra.as_object().unwrap().clone());
+            owner_proof(&form)
+        };
+        assert!(matches!(with(json!({"password": "correct horse"})), Ok(LoginProof::Password(_))));
+        assert!(matches!(with(json!({"old_sms_code": "654321", "old_sms_code_id": id})), Ok(LoginProof::Code { .. })));
+        assert_eq!(with(json!({})).unwrap_err().key(), "owner_proof_required", "the new number's code is no proof");
+        assert_eq!(with(json!({"old_sms_code": "654321"})).unwrap_err().key(), "invalid_sms_code_id");
+        assert_eq!(with(json!({"old_sms_code_id": id})).unwrap_err().key(), "invalid_sms_code");
+        assert_eq!(with(json!({"password": "short"})).unwrap_err().key(), "invalid_password");
     }
 }

@@ -56,6 +56,8 @@ pub enum BadRequest {
     InvalidPurpose,
     #[error("no account given")]
     InvalidAccount,
+    #[error("no proof of the owner given")]
+    OwnerProofRequired,
 }
 
 macro_rules! bad_request_from {
@@ -124,6 +126,7 @@ impl ApiError {
                 B::InvalidSmsCodeId => with_attempts_left(outcome(BAD, "invalid_sms_code_id"), 0),
                 B::InvalidPurpose => outcome(BAD, "invalid_purpose"),
                 B::InvalidAccount => outcome(BAD, "invalid_account"),
+                B::OwnerProofRequired => outcome(BAD, "owner_proof_required"),
                 B::UnsupportedMediaType => outcome(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             },
             ApiError::Service(error) => match error {
@@ -285,6 +288,7 @@ mod tests {
             B::UnsupportedMediaType,
             B::InvalidPurpose,
             B::InvalidAccount,
+            B::OwnerProofRequired,
         ];
         let limits = [
             LimitKind::MobileDaily,

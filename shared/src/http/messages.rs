@@ -116,10 +116,15 @@ pub const MESSAGES: &[Text] = &[
     ),
     text(
         "invalid_purpose",
-        "The purpose must be register, login, reset or close",
-        "purpose 须为 register、login、reset 或 close",
+        "The purpose must be register, login, reset, close, change_mobile or change_mobile_old",
+        "purpose 须为 register、login、reset、close、change_mobile 或 change_mobile_old",
     ),
     text("invalid_account", "Please enter a username or mobile number", "请输入用户名或手机号"),
+    text(
+        "owner_proof_required",
+        "Please confirm with your password or a code sent to your current number",
+        "请输入密码或当前手机号收到的验证码以确认是您本人",
+    ),
     text(
         "unsupported_media_type",
         "The body must be JSON (Content-Type: application/json)",

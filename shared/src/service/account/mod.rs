@@ -1,6 +1,7 @@
 //! Coming back: log in by password or SMS code, reset a password, end every
 //! session at once, close the account.
 
+mod mobile;
 mod register;
 
 pub use register::NewUser;
@@ -18,11 +19,13 @@ use crate::store::{Cancelled, Cond, Op, Store, StoreError, Write};
 use crate::telemetry::audit;
 use std::sync::Arc;
 
-/// How a logged-in person confirms closing the account.
+/// How a logged-in person proves to be the owner, to close the account or
+/// change its number.
 #[derive(Debug, Clone)]
 pub enum LoginProof {
     Password(Password),
-    /// A code sent with purpose `close` to the account's number.
+    /// A code sent to the account's number with the purpose of the change:
+    /// `close` to close it, `change_mobile_old` to move it to another number.
     Code {
         code: SmsCode,
         id: SmsCodeId,
@@ -190,21 +193,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         let now = self.clock.now();
         let user = session_account(&self.store, token, now).await?;
         audit::mobile(&user.mobile);
-        let right = match proof {
-            LoginProof::Password(password) => {
-                if !self.hasher.verify(&password, &user.password_hash).await.map_err(Error::internal)? {
-                    return Err(self.count_login_failure(&user.username.canonical(), client, now).await);
-                }
-                None
-            }
-            LoginProof::Code { code, id } => {
-                let guess = Guess { mobile: user.mobile.clone(), code, id };
-                Some(
-                    codes::check(&self.store, &self.code_key, &self.limits, &guess, Purpose::Close, client, now)
-                        .await?,
-                )
-            }
-        };
+        let right = self.judge_owner(&user, proof, Purpose::Close, client, now).await?;
         let mut writes = user.delete().to_vec();
         writes.push(Op::Delete { pk: keys::session(&token.hash()), cond: Cond::Always }.labelled("this session"));
         match &right {
@@ -216,6 +205,33 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         }
         tracing::info!(username = %user.username, mobile = %user.mobile, "account closed");
         Ok(())
+    }
+
+    /// Judges a logged-in owner's proof: the password (a wrong one counts as
+    /// a failed login), or a code sent to the account's number for
+    /// `purpose`, claimed and returned to be spent.
+    async fn judge_owner(
+        &self,
+        user: &UserRecord,
+        proof: LoginProof,
+        purpose: Purpose,
+        client: Option<&ClientKey>,
+        now: EpochSeconds,
+    ) -> Result<Option<RightGuess>, Error> {
+        match proof {
+            LoginProof::Password(password) => {
+                if !self.hasher.verify(&password, &user.password_hash).await.map_err(Error::internal)? {
+                    return Err(self.count_login_failure(&user.username.canonical(), client, now).await);
+                }
+                Ok(None)
+            }
+            LoginProof::Code { code, id } => {
+                let guess = Guess { mobile: user.mobile.clone(), code, id };
+                let right =
+                    codes::check(&self.store, &self.code_key, &self.limits, &guess, purpose, client, now).await?;
+                Ok(Some(right))
+            }
+        }
     }
 
     /// The account of the number a right code was sent to, from its mirror.
