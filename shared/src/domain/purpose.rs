@@ -40,6 +40,19 @@ impl Purpose {
     pub fn needs_account(self) -> bool {
         self != Self::Register
     }
+
+    /// Whether a code for this purpose goes to a number that already proved
+    /// itself (a code sent to it was verified when its account was made):
+    /// such sends never pay, and their verifications never earn, the number
+    /// prefix's allowance, so a pumping run against a prefix cannot keep its
+    /// registered owners from logging in, resetting or closing. Every new
+    /// purpose must say which it is.
+    pub fn number_proven(self) -> bool {
+        match self {
+            Self::Register => false,
+            Self::Login | Self::Reset | Self::Close => true,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -58,6 +71,14 @@ mod tests {
     fn other_names_are_refused() {
         for bad in ["", "Login", "signup", "reset "] {
             assert_eq!(Purpose::parse(Some(bad)), Err(InvalidPurpose), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_a_sign_up_code_pays_the_prefix_allowance() {
+        assert!(!Purpose::Register.number_proven());
+        for proven in [Purpose::Login, Purpose::Reset, Purpose::Close] {
+            assert!(proven.number_proven(), "{proven:?}");
         }
     }
 
