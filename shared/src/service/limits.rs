@@ -120,15 +120,17 @@ impl Limit {
         Op::Delete { pk, cond: Cond::Always }.labelled(self.label())
     }
 
-    /// Whether the window's count has reached `max`, read with one GetItem
-    /// and counting nothing: a refusal before work a full cap would waste.
+    /// Refuses once the window's count has reached `max`, counting nothing:
+    /// one UpdateItem that adds 0 under the cap's condition (a function
+    /// that may not read the table can still ask), for a refusal before
+    /// work a full cap would waste.
     pub async fn refuses<S: Store>(&self, store: &S, subject: &str, now: EpochSeconds) -> Result<(), Error> {
-        let (pk, _) = self.key(subject, now);
-        match store.get(&pk, now).await? {
-            Some(counter) if counter.n(keys::COUNT).unwrap_or_default() >= self.max => {
-                Err(self.refusal(Some(&counter), now))
-            }
-            _ => Ok(()),
+        let (pk, expires_at) = self.key(subject, now);
+        let cond = Cond::Below { attribute: keys::COUNT, limit: self.max };
+        match store.add(&pk, keys::COUNT, 0, Some(expires_at), cond, now).await {
+            Ok(_) => Ok(()),
+            Err(StoreError::ConditionFailed { current }) => Err(self.refusal(current.as_ref(), now)),
+            Err(error) => Err(error.into()),
         }
     }
 

@@ -29,9 +29,10 @@ const MOBILE_TAKEN: &str = "mobile taken";
 impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     /// Creates the user and returns a new session's token.
     ///
-    /// First one GetItem refuses a client whose failure cap is full, and
-    /// one UpdateItem claims a guess (see [`codes::check`]): a wrong guess
-    /// ends there, before any password hashing. A right one is spent in one
+    /// First, at once, one UpdateItem refuses a client whose failure cap is
+    /// full ([`Limit::refuses`](crate::service::Limit::refuses)) and one
+    /// claims a guess (see [`codes::check`]): a wrong guess, or any guess
+    /// from a capped client, ends there, before any password hashing. A right one is spent in one
     /// transaction that also claims the username and the number and writes
     /// the session: all of it happens, or none. A right code whose sign-up
     /// fails for a taken name or number keeps the attempt it used and
@@ -42,12 +43,20 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         let now = self.clock.now();
         audit::mobile(&user.guess.mobile);
         let failures = self.limits.code_failures_per_ip;
-        if let Some(client) = client {
-            failures.refuses(&self.store, client.as_str(), now).await?;
+        let capped = async {
+            match client {
+                Some(client) => failures.refuses(&self.store, client.as_str(), now).await,
+                None => Ok(()),
+            }
+        };
+        let claimed =
+            codes::check(&self.store, &self.code_key, &self.limits, &user.guess, Purpose::Register, client, now);
+        let (capped, right) = tokio::join!(capped, claimed);
+        let right = right?;
+        if let Err(refusal) = capped {
+            right.give_back(&self.store, now).await;
+            return Err(refusal);
         }
-        let right =
-            codes::check(&self.store, &self.code_key, &self.limits, &user.guess, Purpose::Register, client, now)
-                .await?;
         let password_hash = self.hasher.hash(&user.password, &*self.random).await.map_err(Error::internal)?;
         let token = SessionToken::generate(&*self.random);
         let record = UserRecord {
