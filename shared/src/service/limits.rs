@@ -106,13 +106,6 @@ impl Limit {
             .labelled(self.label())
     }
 
-    /// Deletes the window's count if it is below `max`: a success that
-    /// clears the failures before it, and is refused once they are full.
-    pub fn clear(&self, subject: &str, now: EpochSeconds) -> Write {
-        let (pk, _) = self.key(subject, now);
-        Op::Delete { pk, cond: Cond::Below { attribute: keys::COUNT, limit: self.max } }.labelled(self.label())
-    }
-
     /// Deletes the window's count, whatever it is: a login that succeeded
     /// under a name clears that name's failures.
     pub fn reset(&self, subject: &str, now: EpochSeconds) -> Write {

@@ -32,12 +32,12 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     /// First, at once, one UpdateItem refuses a client whose failure cap is
     /// full ([`Limit::refuses`](crate::service::Limit::refuses)) and one
     /// claims a guess (see [`codes::check`]): a wrong guess, or any guess
-    /// from a capped client, ends there, before any password hashing. A right one is spent in one
-    /// transaction that also claims the username and the number and writes
-    /// the session: all of it happens, or none. A right code whose sign-up
-    /// fails for a taken name or number keeps the attempt it used and
-    /// counts against the client, so one code probes at most
-    /// [`codes::MAX_ATTEMPTS`] names, and no probe is hashed once a cap
+    /// from a capped client, ends there, before any password hashing. A
+    /// right one is spent in one transaction that also claims the username
+    /// and the number and writes the session: all of it happens, or none. A
+    /// right code whose sign-up fails for a taken name or number keeps the
+    /// attempt it used and counts against the client, so one code probes at
+    /// most [`codes::MAX_ATTEMPTS`] names, and no probe is hashed once a cap
     /// refuses.
     pub async fn register(&self, user: NewUser, client: Option<&ClientKey>) -> Result<SessionToken, Error> {
         let now = self.clock.now();
