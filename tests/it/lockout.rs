@@ -226,7 +226,41 @@ async fn one_right_sign_up_code_probes_five_names_at_most_and_none_past_a_cap<S:
     assert_eq!(owner.status, 200, "the refused probes gave their attempts back: {:?}", owner.json());
 }
 
+/// Closing the account with its password follows the same rules: past the
+/// name's failures it asks for a captcha, and with one the right password
+/// closes it; a right captcha from a client past its captcha failures is
+/// refused, as a send would refuse it.
+async fn closing_by_password_asks_for_a_captcha_the_same_way<S: Store + 'static>(store: Arc<S>) {
+    let h = harness(store, &[("CAPTCHA_FAILURES_PER_IP_PER_HOUR", "1")]);
+    assert_eq!(h.send_sms(MOBILE).await.status, 200);
+    let token = h.register("alice_01", MOBILE, &h.last_code(MOBILE)).await.session_cookie().unwrap();
+    let close = |body: Value| {
+        let (h, token) = (&h, token.clone());
+        async move { h.request_from(OWNER, "DELETE", "/account", Some(&token), Some(&body)).await }
+    };
+    for _ in 0..5 {
+        assert_refused(&close(json!({"password": WRONG})).await, 401, "login_failed");
+    }
+    let before = hashed(&h);
+    assert_refused(&close(json!({"password": PASSWORD})).await, 429, "captcha_required");
+    assert_eq!(hashed(&h), before, "refused before the hash");
+
+    let (id, _) = h.captcha().await;
+    let wrong = json!({"password": PASSWORD, "image_code": "zzzz", "image_code_id": id});
+    assert_refused(&close(wrong).await, 400, "captcha_incorrect");
+    let (id, answer) = h.captcha().await;
+    let right = json!({"password": PASSWORD, "image_code": answer, "image_code_id": id});
+    assert_refused(&close(right).await, 429, "captcha_failure_limit");
+    assert_eq!(hashed(&h), before, "still unhashed");
+
+    h.clock.advance(3_600);
+    let (id, answer) = h.captcha().await;
+    let right = json!({"password": PASSWORD, "image_code": answer, "image_code_id": id});
+    assert_eq!(close(right).await.status, 200, "the owner closes her account");
+}
+
 on_both_stores!(
+    closing_by_password_asks_for_a_captcha_the_same_way,
     a_stranger_failing_a_name_never_keeps_its_owner_out,
     a_client_past_its_failures_needs_a_captcha_for_every_name,
     failing_a_username_does_not_single_out_its_number,
