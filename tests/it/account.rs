@@ -1,6 +1,7 @@
 //! Returning users on both stores: log in by password or SMS code, app
-//! tokens, reset, log out everywhere, close the account; the lock-out, the
-//! same answer for an unknown account, and the races between them.
+//! tokens, reset, log out everywhere, close the account; the captcha past
+//! five failures, the same answer for an unknown account, and the races
+//! between them.
 
 use serde_json::{Value, json};
 use shared::clock::Clock;
