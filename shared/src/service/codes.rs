@@ -6,7 +6,7 @@ use super::{Error, Limits, keys};
 use crate::clock::EpochSeconds;
 use crate::crypto::code_key::CodeKey;
 use crate::domain::{ClientKey, Mobile, Purpose, SmsCode, SmsCodeId};
-use crate::store::{Check, Cond, Op, Store, StoreError, Write};
+use crate::store::{Add, Check, Cond, Op, Store, StoreError, Write};
 use crate::telemetry::{Metric, audit, metrics};
 
 /// Wrong guesses a code survives: the fifth destroys it.
@@ -64,7 +64,10 @@ impl RightGuess {
     /// transaction it was for did not happen for another reason.
     pub async fn give_back<S: Store>(&self, store: &S, now: EpochSeconds) {
         let cond = Cond::Live(vec![Check::eq_s(keys::SEND_ID, self.id.as_str())]);
-        if let Err(error) = store.add(&self.key, keys::ATTEMPTS, -1, None, cond, now).await {
+        if let Err(error) = store
+            .add(Add { pk: self.key.clone(), attribute: keys::ATTEMPTS, by: -1, expires_at: None, cond }, now)
+            .await
+        {
             tracing::warn!(error = %error, "giving back a guess failed");
         }
     }
@@ -92,23 +95,24 @@ pub(super) async fn check<S: Store>(
         Check::eq_s(keys::PURPOSE, purpose.as_str()),
         Check::lt(keys::ATTEMPTS, MAX_ATTEMPTS),
     ]);
-    let code = match store.add(&key, keys::ATTEMPTS, 1, None, cond, now).await {
-        Ok(code) => code,
-        Err(StoreError::ConditionFailed { current }) => {
-            // Only the requester knows the live code's id: with it, the wrong purpose may be named.
-            if let Some(current) =
-                current.filter(|current| guess.id.matches(current.s(keys::SEND_ID).unwrap_or_default()))
-                && current.s(keys::PURPOSE).unwrap_or_default() != purpose.as_str()
-            {
-                let attempts_left = (MAX_ATTEMPTS - current.n(keys::ATTEMPTS).unwrap_or(MAX_ATTEMPTS)).max(0);
-                return Err(Error::SmsCodeWrongPurpose { attempts_left });
+    let code =
+        match store.add(Add { pk: key.clone(), attribute: keys::ATTEMPTS, by: 1, expires_at: None, cond }, now).await {
+            Ok(code) => code,
+            Err(StoreError::ConditionFailed { current }) => {
+                // Only the requester knows the live code's id: with it, the wrong purpose may be named.
+                if let Some(current) =
+                    current.filter(|current| guess.id.matches(current.s(keys::SEND_ID).unwrap_or_default()))
+                    && current.s(keys::PURPOSE).unwrap_or_default() != purpose.as_str()
+                {
+                    let attempts_left = (MAX_ATTEMPTS - current.n(keys::ATTEMPTS).unwrap_or(MAX_ATTEMPTS)).max(0);
+                    return Err(Error::SmsCodeWrongPurpose { attempts_left });
+                }
+                // Missing, expired, used up, or a made-up id: answered alike whether or not a
+                // code is live (nothing of the owner's guesses shows), and counted against the client.
+                return Err(counted(store, limits, Error::SmsCodeExpired, client, now).await);
             }
-            // Missing, expired, used up, or a made-up id: answered alike whether or not a
-            // code is live (nothing of the owner's guesses shows), and counted against the client.
-            return Err(counted(store, limits, Error::SmsCodeExpired, client, now).await);
-        }
-        Err(error) => return Err(error.into()),
-    };
+            Err(error) => return Err(error.into()),
+        };
     let tag = code.s(keys::CODE)?.to_owned();
     if code_key.verify(&guess.id, &guess.code, &tag) {
         // Only a send that counted against a prefix names it.
