@@ -140,7 +140,7 @@ const STRINGS = {
 // otherwise these, and for an unknown key the server's words anyway.
 const MESSAGES = {
   en: {
-    login_failed: "Wrong account or password", login_locked: "Too many failed log-ins",
+    login_failed: "Wrong account or password", captcha_required: "Too many failed log-ins: enter the characters in the picture",
     mobile_not_registered: "This mobile number is not registered", not_logged_in: "Not logged in",
   },
   zh: {
@@ -158,7 +158,7 @@ const MESSAGES = {
     sms_code_incorrect: "短信验证码错误", username_taken: "用户名已被占用", mobile_taken: "该手机号已注册",
     not_logged_in: "未登录", sms_failed: "短信发送失败，请稍后再试", store_unavailable: "服务暂时不可用，请稍后再试",
     internal_error: "服务器内部错误", unsupported_media_type: "请求格式有误",
-    login_failed: "账号或密码错误", login_locked: "登录失败次数过多", mobile_not_registered: "该手机号未注册",
+    login_failed: "账号或密码错误", captcha_required: "登录失败次数过多，请输入图中的字符", mobile_not_registered: "该手机号未注册",
     not_found: "请求的资源不存在", method_not_allowed: "不支持的请求方式",
     owner_proof_required: "请输入密码或原手机号收到的验证码", sms_code_wrong_purpose: "该短信验证码不能用于此操作",
   },
@@ -283,7 +283,7 @@ const FIELD = {
   mobile_not_registered: "mobile",
   missing_parameters: "image_code", invalid_image_code: "image_code", captcha_expired: "image_code",
   captcha_incorrect: "image_code", invalid_captcha_id: "image_code", captcha_failure_limit: "image_code",
-  ip_captcha_limit: "image_code",
+  ip_captcha_limit: "image_code", captcha_required: "image_code",
   invalid_sms_code: "sms_code", sms_code_expired: "sms_code", sms_code_incorrect: "sms_code",
   invalid_sms_code_id: "sms_code", sms_code_failure_limit: "sms_code", too_frequent: "sms_code",
   ip_sms_limit: "sms_code", sms_busy: "sms_code", sms_failed: "sms_code",
@@ -482,7 +482,14 @@ function modeSwitch(prefix, onChange) {
   bySms.addEventListener("click", () => set(true));
 }
 let loginBySms = false;
-modeSwitch("login-", (sms) => { loginBySms = sms; if (sms) loginCode.ensureCaptcha(); });
+/** Whether the API asked this password login for a captcha (429 captcha_required). */
+let loginCaptchaAsked = false;
+function showLoginFields() {
+  $("login-sms-code-fields").hidden = !loginBySms;
+  $("login-captcha-fields").hidden = !loginBySms && !loginCaptchaAsked;
+  if (!$("login-captcha-fields").hidden) loginCode.ensureCaptcha();
+}
+modeSwitch("login-", (sms) => { loginBySms = sms; showLoginFields(); });
 let closeBySms = false;
 modeSwitch("close-", (sms) => { closeBySms = sms; if (sms) closeCode.ensureCaptcha(); });
 let mobileBySms = false;
@@ -563,18 +570,34 @@ $("login-form").addEventListener("submit", async (event) => {
     answer = await api("POST", "/sms_login/", body);
   } else {
     const body = { account: $("login-account").value.trim(), password: $("login-password").value };
-    if (!check(form, [["account", body.account !== "", "need_account"], ["password", body.password !== "", "need_current_password"]])) return;
+    const checks = [["account", body.account !== "", "need_account"], ["password", body.password !== "", "need_current_password"]];
+    if (loginCaptchaAsked) {
+      body.image_code = $("login-image_code").value.trim();
+      body.image_code_id = loginCode.captchaId;
+      checks.push(["image_code", body.image_code !== "", "need_image_code"]);
+    }
+    if (!check(form, checks)) return;
     answer = await api("POST", "/login/", body);
+    // A captcha is judged once: every attempt that carried one spends it.
+    if (loginCaptchaAsked) loginCode.newCaptcha();
+    if (answer.body.error === "captcha_required") {
+      // Never a lock-out: the same login with the picture's characters goes through.
+      loginCaptchaAsked = true;
+      showLoginFields();
+      $("login-image_code").focus();
+    }
   }
   if (answer.status === 200) {
     form.reset();
     loginCode.reset();
+    loginCaptchaAsked = false;
+    showLoginFields();
     await checkSession();
     return;
   }
-  const wait = answer.body.error === "login_locked" ? retryAfter(answer) : null;
+  const wait = answer.body.error === "login_ip_limit" ? retryAfter(answer) : null;
   if (wait) countdown($("login-submit"), wait, "try_again_in", "login_submit");
-  showError(form, answer, { countdownShown: Boolean(wait) });
+  showError(form, answer, { countdownShown: Boolean(wait) || answer.body.error === "captcha_required" });
 });
 
 // Forgot password: a code to the number, a new password, logged in.

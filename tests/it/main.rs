@@ -9,6 +9,7 @@ mod captcha;
 mod failover;
 mod faults;
 mod limits;
+mod lockout;
 mod memory;
 mod messages;
 mod mobile;

@@ -1,4 +1,5 @@
-//! Returning users: `POST /login/`, `POST /sms_login/`, `POST
+//! Returning users: `POST /login/` (with `image_code` and `image_code_id`
+//! once failures ask for a captcha), `POST /sms_login/`, `POST
 //! /password_reset/`, `DELETE /sessions` (log out everywhere), `DELETE
 //! /account` (close it) and `POST /account/mobile/` (change its number).
 
@@ -44,8 +45,8 @@ async fn route<S: Store, C: Clock, R: Random + 'static>(
                 return Err(BadRequest::InvalidAccount.into());
             }
             let password = Password::parse(text(&form, "password")).map_err(|_| Error::LoginFailed)?;
-            let delivery = SessionDelivery::from_form(&form)?;
-            let token = service.login(account, &password, client.as_ref()).await?;
+            let (captcha, delivery) = (http::captcha(&form)?, SessionDelivery::from_form(&form)?);
+            let token = service.login(account, &password, captcha.as_ref(), client.as_ref()).await?;
             Ok(new_session(&token, delivery, ttl))
         }
         ("POST", "/sms_login") => {
@@ -73,15 +74,16 @@ async fn route<S: Store, C: Clock, R: Random + 'static>(
             audit::expect(Event::AccountClosed);
             let token = session_token(request).ok_or(Error::NotLoggedIn)?;
             let form = json_form(request)?;
-            service.close(&token, proof(&form)?, client.as_ref()).await?;
+            let (proof, captcha) = (proof(&form)?, http::captcha(&form)?);
+            service.close(&token, proof, captcha.as_ref(), client.as_ref()).await?;
             Ok(with_session_cookie(ok(Map::new()), None, 0))
         }
         ("POST", "/account/mobile") => {
             audit::expect(Event::MobileChanged);
             let token = session_token(request).ok_or(Error::NotLoggedIn)?;
             let form = json_form(request)?;
-            let (guess, proof) = (http::guess(&form)?, owner_proof(&form)?);
-            service.change_mobile(&token, &guess, proof, client.as_ref()).await?;
+            let (guess, proof, captcha) = (http::guess(&form)?, owner_proof(&form)?, http::captcha(&form)?);
+            service.change_mobile(&token, &guess, proof, captcha.as_ref(), client.as_ref()).await?;
             Ok(ok(Map::new()))
         }
         _ => Err(ApiError::NotFound),

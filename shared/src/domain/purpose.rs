@@ -52,6 +52,19 @@ impl Purpose {
             Self::Login | Self::Reset | Self::Close | Self::ChangeMobileOld => true,
         }
     }
+
+    /// Whether a code for this purpose goes to a number that already proved
+    /// itself (a code sent to it was verified when its account was made):
+    /// such sends never pay, and their verifications never earn, the number
+    /// prefix's allowance, so a pumping run against a prefix cannot keep its
+    /// registered owners from logging in, resetting or closing. Every new
+    /// purpose must say which it is.
+    pub fn number_proven(self) -> bool {
+        match self {
+            Self::Register | Self::ChangeMobile => false,
+            Self::Login | Self::Reset | Self::Close | Self::ChangeMobileOld => true,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -78,6 +91,14 @@ mod tests {
     fn other_names_are_refused() {
         for bad in ["", "Login", "signup", "reset ", "change-mobile", "change_mobile_new"] {
             assert_eq!(Purpose::parse(Some(bad)), Err(InvalidPurpose), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_codes_to_numbers_not_yet_proven_pay_the_prefix_allowance() {
+        assert!(!Purpose::Register.number_proven() && !Purpose::ChangeMobile.number_proven());
+        for proven in [Purpose::Login, Purpose::Reset, Purpose::Close, Purpose::ChangeMobileOld] {
+            assert!(proven.number_proven(), "{proven:?}");
         }
     }
 

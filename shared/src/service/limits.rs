@@ -23,10 +23,14 @@ pub enum LimitKind {
     CaptchaFailures,
     /// Wrong SMS-code guesses from one client per hour.
     CodeFailures,
-    /// Failed logins of one account per 15 minutes: the lock-out.
+    /// Failed logins under one account name as typed per 15 minutes: past
+    /// them each login with that name needs a captcha (never a lock-out).
     LoginAccount,
-    /// Failed logins from one client per hour.
+    /// Failed logins from one client per hour: the hard cap.
     LoginIp,
+    /// Failed logins from one client per hour past which each of its
+    /// logins needs a captcha: the same counter as [`LimitKind::LoginIp`].
+    LoginIpCaptcha,
     /// SMS to one number prefix per hour beyond what verifications earned:
     /// the conversion guard against SMS pumping.
     PrefixAllowance,
@@ -53,7 +57,7 @@ impl Limit {
             LimitKind::CaptchaFailures => "captcha-failures-ip-hour",
             LimitKind::CodeFailures => "code-failures-ip-hour",
             LimitKind::LoginAccount => "login-failures-account",
-            LimitKind::LoginIp => "login-failures-ip-hour",
+            LimitKind::LoginIp | LimitKind::LoginIpCaptcha => "login-failures-ip-hour",
             LimitKind::PrefixAllowance => "sms-prefix-hour",
         }
     }
@@ -96,11 +100,38 @@ impl Limit {
         }
     }
 
-    /// Deletes the window's count if it is below `max`: a success that
-    /// clears the failures before it, and is refused once they are full.
-    pub fn clear(&self, subject: &str, now: EpochSeconds) -> Write {
+    /// Counts one more with no condition: for failures that must all count.
+    pub fn count_always(&self, subject: &str, now: EpochSeconds) -> Write {
+        let (pk, expires_at) = self.key(subject, now);
+        Op::Add(Add { pk, attribute: keys::COUNT, by: 1, expires_at: Some(expires_at), cond: Cond::Always })
+            .labelled(self.label())
+    }
+
+    /// Deletes the window's count, whatever it is: a login that succeeded
+    /// under a name clears that name's failures.
+    pub fn reset(&self, subject: &str, now: EpochSeconds) -> Write {
         let (pk, _) = self.key(subject, now);
-        Op::Delete { pk, cond: Cond::Below { attribute: keys::COUNT, limit: self.max } }.labelled(self.label())
+        Op::Delete { pk, cond: Cond::Always }.labelled(self.label())
+    }
+
+    /// Refuses once the window's count has reached `max`, counting nothing:
+    /// one UpdateItem that adds 0 under the cap's condition (a function
+    /// that may not read the table can still ask), for a refusal before
+    /// work a full cap would waste.
+    pub async fn refuses<S: Store>(&self, store: &S, subject: &str, now: EpochSeconds) -> Result<(), Error> {
+        let (pk, expires_at) = self.key(subject, now);
+        let cond = Cond::Below { attribute: keys::COUNT, limit: self.max };
+        let ask = Add { pk, attribute: keys::COUNT, by: 0, expires_at: Some(expires_at), cond };
+        match store.add(ask, now).await {
+            Ok(_) => Ok(()),
+            Err(StoreError::ConditionFailed { current }) => Err(self.refusal(current.as_ref(), now)),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Whether `counter`, as a failed condition saw it, has reached `max`.
+    pub fn is_full(&self, counter: Option<&Item>) -> bool {
+        counter.and_then(|counter| counter.n(keys::COUNT).ok()).is_some_and(|count| count >= self.max)
     }
 
     /// Takes `by` off the window's count, whatever it is: a verification
@@ -135,8 +166,13 @@ pub struct Limits {
     pub captchas_per_ip: Limit,
     pub captcha_failures_per_ip: Limit,
     pub code_failures_per_ip: Limit,
+    /// Failures per account name before a login with it needs a captcha.
     pub login_failures_per_account: Limit,
+    /// Failures per client: the hard cap, captcha or not.
     pub login_failures_per_ip: Limit,
+    /// Failures per client before its logins need a captcha (the same
+    /// counter as `login_failures_per_ip`, at most its `max`).
+    pub login_captcha_per_ip: Limit,
     /// Sends per number prefix per hour before any verification.
     pub sms_per_prefix: Limit,
     /// How many leading digits of a number make its prefix.
@@ -178,6 +214,11 @@ impl From<LimitsConfig> for Limits {
             login_failures_per_ip: Limit {
                 kind: LimitKind::LoginIp,
                 max: config.login_failures_per_ip_per_hour,
+                window: 3_600,
+            },
+            login_captcha_per_ip: Limit {
+                kind: LimitKind::LoginIpCaptcha,
+                max: config.login_failures_per_ip_before_captcha.min(config.login_failures_per_ip_per_hour),
                 window: 3_600,
             },
             sms_per_prefix: Limit {

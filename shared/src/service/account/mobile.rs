@@ -2,7 +2,7 @@
 //! owner, then one transaction that moves the number and ends every other
 //! session.
 
-use super::{AccountService, LoginProof, account_refusal};
+use super::{AccountService, CaptchaProof, LoginProof, account_refusal};
 use crate::clock::Clock;
 use crate::domain::{ClientKey, Purpose, SessionToken};
 use crate::random::Random;
@@ -35,6 +35,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         token: &SessionToken,
         guess: &Guess,
         proof: LoginProof,
+        captcha: Option<&CaptchaProof>,
         client: Option<&ClientKey>,
     ) -> Result<(), Error> {
         let now = self.clock.now();
@@ -48,13 +49,15 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         let right =
             codes::check(&self.store, &self.code_key, &self.limits, guess, Purpose::ChangeMobile, client, now).await?;
         self.spend_code(&right, right.spend(), now).await?;
-        if let Some(old) = self.judge_owner(&read, proof, Purpose::ChangeMobileOld, client, now).await? {
+        let (old, undo) = self.judge_owner(&read, proof, captcha, Purpose::ChangeMobileOld, client, now).await?;
+        if let Some(old) = old {
             self.spend_code(&old, old.spend(), now).await?;
         }
 
         let moved = UserRecord { mobile: guess.mobile.clone(), generation: read.generation + 1, ..read.clone() };
         let mut writes = moved.move_mobile(&read, MOBILE_TAKEN).to_vec();
         writes.push(moved.carry_session(token, &session));
+        writes.extend(undo);
         match self.store.transact(writes, now).await {
             Ok(()) => {}
             Err(StoreError::Cancelled(cancelled)) if cancelled.failed(MOBILE_TAKEN).is_some() => {
