@@ -244,7 +244,8 @@ async fn a_code_for_another_purpose_or_number_is_refused<S: Store + 'static>(h: 
     let form = new_number_form(&h, session).await;
     let (_, third_id) = code(&h, "13700137000", "change_mobile", session).await;
     let foreign = with(&form, json!({"sms_code_id": third_id, "password": PASSWORD}));
-    assert_refused(&change(&h, session, &foreign).await, 400, "invalid_sms_code_id");
+    // Answered as a made-up id is, whether or not a code is live (issue 24 §4).
+    assert_refused(&change(&h, session, &foreign).await, 400, "sms_code_expired");
     // A close code, or the new number's code, is no proof of the owner.
     let (close_code, close_id) = code(&h, OLD, "close", session).await;
     let proof = json!({"old_sms_code": close_code, "old_sms_code_id": close_id});
@@ -298,9 +299,10 @@ flows_on_both_stores!(
 );
 
 /// Counted with an SDK interceptor: the session and its account, the new
-/// code's claim and spend, then the move.
+/// code's claim and spend, the password attempt's count (before any
+/// hashing, as a login's), then the move.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn dynamodb_a_number_change_is_five_calls() {
+async fn dynamodb_a_number_change_by_password_is_six_calls() {
     let (h, calls) = tests::harness::on_dynamodb().await;
     let current = sign_up(&h, "alice_01", OLD).await;
     let form = with(&new_number_form(&h, Carrier::Cookie(&current)).await, json!({"password": PASSWORD}));
@@ -308,7 +310,7 @@ async fn dynamodb_a_number_change_is_five_calls() {
     assert_eq!(change(&h, Carrier::Cookie(&current), &form).await.status, 200);
     assert_eq!(
         calls.take(),
-        vec!["GetItem", "GetItem", "UpdateItem", "TransactWriteItems", "TransactWriteItems"],
-        "session, user, claim, spend, move"
+        vec!["GetItem", "GetItem", "UpdateItem", "TransactWriteItems", "TransactWriteItems", "TransactWriteItems"],
+        "session, user, claim, spend, count, move"
     );
 }

@@ -46,10 +46,21 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
             // The account's own number is taken, by itself; a move onto it would touch one item twice.
             return Err(Error::MobileTaken);
         }
-        let right =
-            codes::check(&self.store, &self.code_key, &self.limits, guess, Purpose::ChangeMobile, client, now).await?;
-        self.spend_code(&right, right.spend(), now).await?;
-        let (old, undo) = self.judge_owner(&read, proof, captcha, Purpose::ChangeMobileOld, client, now).await?;
+        // Boxed: a move nests a claim, a spend and a login's admission, a
+        // future deep enough to overflow a 2 MiB thread stack unoptimised.
+        let right = Box::pin(codes::check(
+            &self.store,
+            &self.code_key,
+            &self.limits,
+            guess,
+            Purpose::ChangeMobile,
+            client,
+            now,
+        ))
+        .await?;
+        Box::pin(self.spend_code(&right, right.spend(), now)).await?;
+        let (old, undo) =
+            Box::pin(self.judge_owner(&read, proof, captcha, Purpose::ChangeMobileOld, client, now)).await?;
         if let Some(old) = old {
             self.spend_code(&old, old.spend(), now).await?;
         }

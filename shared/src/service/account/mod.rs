@@ -130,7 +130,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         let now = self.clock.now();
         let user = session_account(&self.store, token, now).await?;
         audit::mobile(&user.mobile);
-        let (right, undo) = self.judge_owner(&user, proof, captcha, Purpose::Close, client, now).await?;
+        let (right, undo) = Box::pin(self.judge_owner(&user, proof, captcha, Purpose::Close, client, now)).await?;
         let mut writes = user.delete().to_vec();
         writes.push(Op::Delete { pk: keys::session(&token.hash()), cond: Cond::Always }.labelled("this session"));
         writes.extend(undo);
@@ -162,7 +162,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     ) -> Result<(Option<RightGuess>, Vec<Write>), Error> {
         match proof {
             LoginProof::Password(password) => {
-                Ok((None, self.check_password(user, &password, captcha, client, now).await?))
+                Ok((None, Box::pin(self.check_password(user, &password, captcha, client, now)).await?))
             }
             LoginProof::Code { code, id } => {
                 let guess = Guess { mobile: user.mobile.clone(), code, id };
