@@ -2,13 +2,12 @@
 //! /password_reset/`, `DELETE /sessions` (log out everywhere), `DELETE
 //! /account` (close it) and `POST /account/mobile/` (change its number).
 
-use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value};
 use shared::clock::Clock;
 use shared::domain::{Password, SmsCode, SmsCodeId};
 use shared::http;
-use shared::http::routes::Function;
+use shared::http::routes::{self, Function};
 use shared::http::{
     ApiError, BadRequest, SessionDelivery, client_key, json_form, new_session, ok, serve, session_token, text,
     with_session_cookie,
@@ -29,11 +28,15 @@ async fn route<S: Store, C: Clock, R: Random + 'static>(
     service: &AccountService<S, C, R>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let path = request.uri().path().trim_end_matches('/');
+    let route = routes::find(request.method().as_str(), request.uri().path())
+        .ok()
+        .map(|matched| matched.route)
+        .filter(|route| route.function == Function::Account)
+        .ok_or(ApiError::NotFound)?;
     let client = client_key(request);
     let ttl = service.session_ttl;
-    match (request.method().clone(), path.rsplit('/').next().unwrap_or_default()) {
-        (Method::POST, "login") => {
+    match (route.method, route.path.trim_end_matches('/')) {
+        ("POST", "/login") => {
             audit::expect(Event::Login(LoginMethod::Password));
             let form = json_form(request)?;
             let account = text(&form, "account").trim();
@@ -45,14 +48,14 @@ async fn route<S: Store, C: Clock, R: Random + 'static>(
             let token = service.login(account, &password, client.as_ref()).await?;
             Ok(new_session(&token, delivery, ttl))
         }
-        (Method::POST, "sms_login") => {
+        ("POST", "/sms_login") => {
             audit::expect(Event::Login(LoginMethod::SmsCode));
             let form = json_form(request)?;
             let (guess, delivery) = (http::guess(&form)?, SessionDelivery::from_form(&form)?);
             let token = service.login_with_code(&guess, client.as_ref()).await?;
             Ok(new_session(&token, delivery, ttl))
         }
-        (Method::POST, "password_reset") => {
+        ("POST", "/password_reset") => {
             audit::expect(Event::PasswordReset);
             let form = json_form(request)?;
             let guess = http::guess(&form)?;
@@ -60,13 +63,13 @@ async fn route<S: Store, C: Clock, R: Random + 'static>(
             let token = service.reset_password(&guess, password, client.as_ref()).await?;
             Ok(new_session(&token, delivery, ttl))
         }
-        (Method::DELETE, "sessions") => {
+        ("DELETE", "/sessions") => {
             audit::expect(Event::SessionsRevoked);
             let token = session_token(request).ok_or(Error::NotLoggedIn)?;
             service.end_all_sessions(&token).await?;
             Ok(with_session_cookie(ok(Map::new()), None, 0))
         }
-        (Method::DELETE, "account") => {
+        ("DELETE", "/account") => {
             audit::expect(Event::AccountClosed);
             let token = session_token(request).ok_or(Error::NotLoggedIn)?;
             let form = json_form(request)?;

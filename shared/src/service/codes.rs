@@ -6,7 +6,7 @@ use super::{Error, Limits, keys};
 use crate::clock::EpochSeconds;
 use crate::crypto::code_key::CodeKey;
 use crate::domain::{ClientKey, Mobile, Purpose, SmsCode, SmsCodeId};
-use crate::store::{Check, Cond, Op, Store, StoreError, Write};
+use crate::store::{Add, Check, Cond, Op, Store, StoreError, Write};
 use crate::telemetry::{Metric, audit, metrics};
 
 /// Wrong guesses a code survives: the fifth destroys it.
@@ -64,7 +64,10 @@ impl RightGuess {
     /// transaction it was for did not happen for another reason.
     pub async fn give_back<S: Store>(&self, store: &S, now: EpochSeconds) {
         let cond = Cond::Live(vec![Check::eq_s(keys::SEND_ID, self.id.as_str())]);
-        if let Err(error) = store.add(&self.key, keys::ATTEMPTS, -1, None, cond, now).await {
+        if let Err(error) = store
+            .add(Add { pk: self.key.clone(), attribute: keys::ATTEMPTS, by: -1, expires_at: None, cond }, now)
+            .await
+        {
             tracing::warn!(error = %error, "giving back a guess failed");
         }
     }
@@ -89,22 +92,23 @@ pub(super) async fn check<S: Store>(
         Check::eq_s(keys::PURPOSE, purpose.as_str()),
         Check::lt(keys::ATTEMPTS, MAX_ATTEMPTS),
     ]);
-    let code = match store.add(&key, keys::ATTEMPTS, 1, None, cond, now).await {
-        Ok(code) => code,
-        Err(StoreError::ConditionFailed { current: Some(current) }) => {
-            let attempts_left = (MAX_ATTEMPTS - current.n(keys::ATTEMPTS).unwrap_or(MAX_ATTEMPTS)).max(0);
-            return Err(if !guess.id.matches(current.s(keys::SEND_ID).unwrap_or_default()) {
-                Error::SmsCodeIdMismatch { attempts_left }
-            } else if current.s(keys::PURPOSE).unwrap_or_default() != purpose.as_str() {
-                Error::SmsCodeWrongPurpose { attempts_left }
-            } else {
-                Error::SmsCodeExpired
-            });
-        }
-        // Missing or expired: this code is done.
-        Err(StoreError::ConditionFailed { current: None }) => return Err(Error::SmsCodeExpired),
-        Err(error) => return Err(error.into()),
-    };
+    let code =
+        match store.add(Add { pk: key.clone(), attribute: keys::ATTEMPTS, by: 1, expires_at: None, cond }, now).await {
+            Ok(code) => code,
+            Err(StoreError::ConditionFailed { current: Some(current) }) => {
+                let attempts_left = (MAX_ATTEMPTS - current.n(keys::ATTEMPTS).unwrap_or(MAX_ATTEMPTS)).max(0);
+                return Err(if !guess.id.matches(current.s(keys::SEND_ID).unwrap_or_default()) {
+                    Error::SmsCodeIdMismatch { attempts_left }
+                } else if current.s(keys::PURPOSE).unwrap_or_default() != purpose.as_str() {
+                    Error::SmsCodeWrongPurpose { attempts_left }
+                } else {
+                    Error::SmsCodeExpired
+                });
+            }
+            // Missing or expired: this code is done.
+            Err(StoreError::ConditionFailed { current: None }) => return Err(Error::SmsCodeExpired),
+            Err(error) => return Err(error.into()),
+        };
     let tag = code.s(keys::CODE)?.to_owned();
     if code_key.verify(&guess.id, &guess.code, &tag) {
         // Only a send that counted against a prefix names it.

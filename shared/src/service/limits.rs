@@ -6,7 +6,7 @@ use super::{Error, keys};
 use crate::clock::EpochSeconds;
 use crate::config::LimitsConfig;
 use crate::domain::Mobile;
-use crate::store::{Cond, Item, Label, Op, Store, StoreError, Write};
+use crate::store::{Add, Cond, Item, Label, Op, Store, StoreError, Write};
 
 /// Which cap a request hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,13 +67,13 @@ impl Limit {
     /// write is labelled [`Limit::label`].
     pub fn count(&self, subject: &str, now: EpochSeconds) -> Write {
         let (pk, expires_at) = self.key(subject, now);
-        Op::Add {
+        Op::Add(Add {
             pk,
             attribute: keys::COUNT,
             by: 1,
             expires_at: Some(expires_at),
             cond: Cond::Below { attribute: keys::COUNT, limit: self.max },
-        }
+        })
         .labelled(self.label())
     }
 
@@ -88,18 +88,12 @@ impl Limit {
     pub async fn count_failure<S: Store>(&self, store: &S, subject: &str, now: EpochSeconds) -> Result<(), Error> {
         let (pk, expires_at) = self.key(subject, now);
         let cond = Cond::Below { attribute: keys::COUNT, limit: self.max };
-        match store.add(&pk, keys::COUNT, 1, Some(expires_at), cond, now).await {
+        let add = Add { pk, attribute: keys::COUNT, by: 1, expires_at: Some(expires_at), cond };
+        match store.add(add, now).await {
             Ok(_) => Ok(()),
             Err(StoreError::ConditionFailed { current }) => Err(self.refusal(current.as_ref(), now)),
             Err(error) => Err(error.into()),
         }
-    }
-
-    /// Counts one more with no condition: for failures that must all count.
-    pub fn count_always(&self, subject: &str, now: EpochSeconds) -> Write {
-        let (pk, expires_at) = self.key(subject, now);
-        Op::Add { pk, attribute: keys::COUNT, by: 1, expires_at: Some(expires_at), cond: Cond::Always }
-            .labelled(self.label())
     }
 
     /// Deletes the window's count if it is below `max`: a success that
@@ -114,14 +108,14 @@ impl Limit {
     /// is room for more.
     pub fn credit(&self, subject: &str, by: i64, now: EpochSeconds) -> Write {
         let (pk, expires_at) = self.key(subject, now);
-        Op::Add { pk, attribute: keys::COUNT, by: -by, expires_at: Some(expires_at), cond: Cond::Always }
+        Op::Add(Add { pk, attribute: keys::COUNT, by: -by, expires_at: Some(expires_at), cond: Cond::Always })
             .labelled(self.label())
     }
 
     /// Gives back one count, for a request that failed after counting.
     pub fn give_back(&self, subject: &str, now: EpochSeconds) -> Write {
         let (pk, expires_at) = self.key(subject, now);
-        Op::Add { pk, attribute: keys::COUNT, by: -1, expires_at: Some(expires_at), cond: Cond::Always }
+        Op::Add(Add { pk, attribute: keys::COUNT, by: -1, expires_at: Some(expires_at), cond: Cond::Always })
             .labelled(self.label())
     }
 
@@ -205,7 +199,7 @@ mod tests {
 
     #[test]
     fn a_window_ends_at_the_next_multiple_of_its_length() {
-        let Op::Add { pk, expires_at, .. } = DAY.count("13800138000", 86_400 * 3 + 5).op else { panic!() };
+        let Op::Add(Add { pk, expires_at, .. }) = DAY.count("13800138000", 86_400 * 3 + 5).op else { panic!() };
         assert_eq!(pk, "limit#sms-mobile-day#13800138000#3");
         assert_eq!(expires_at, Some(86_400 * 4));
     }
