@@ -76,7 +76,7 @@ async fn route<S: Store, C: Clock, R: Random + 'static>(
             service.close(&token, proof(&form)?, client.as_ref()).await?;
             Ok(with_session_cookie(ok(Map::new()), None, 0))
         }
-        (Method::POST, "mobile") => {
+        ("POST", "/account/mobile") => {
             audit::expect(Event::MobileChanged);
             let token = session_token(request).ok_or(Error::NotLoggedIn)?;
             let form = json_form(request)?;
