@@ -251,6 +251,19 @@ mod tests {
     }
 
     #[test]
+    fn a_client_asks_for_a_captcha_no_later_than_its_hard_cap_on_the_same_counter() {
+        let config = LimitsConfig {
+            login_failures_per_ip_before_captcha: 80,
+            login_failures_per_ip_per_hour: 50,
+            ..LimitsConfig::default()
+        };
+        let limits = Limits::from(config);
+        assert_eq!((limits.login_captcha_per_ip.max, limits.login_failures_per_ip.max), (50, 50));
+        assert_eq!(limits.login_captcha_per_ip.label(), limits.login_failures_per_ip.label());
+        assert_eq!(Limits::from(LimitsConfig::default()).login_captcha_per_ip.max, 10);
+    }
+
+    #[test]
     fn a_refusal_waits_until_the_window_ends() {
         let full = Item::new("limit").with_n(keys::COUNT, 10).expiring_at(1_000);
         assert!(matches!(DAY.refusal(Some(&full), 400), Error::RateLimited { retry_after: 600, .. }));
