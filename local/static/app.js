@@ -141,6 +141,7 @@ const STRINGS = {
 const MESSAGES = {
   en: {
     login_failed: "Wrong account or password", captcha_required: "Too many failed log-ins: enter the characters in the picture",
+    login_ip_limit: "Too many failed log-ins from your network, please try again later",
     mobile_not_registered: "This mobile number is not registered", not_logged_in: "Not logged in",
   },
   zh: {
@@ -158,7 +159,8 @@ const MESSAGES = {
     sms_code_incorrect: "短信验证码错误", username_taken: "用户名已被占用", mobile_taken: "该手机号已注册",
     not_logged_in: "未登录", sms_failed: "短信发送失败，请稍后再试", store_unavailable: "服务暂时不可用，请稍后再试",
     internal_error: "服务器内部错误", unsupported_media_type: "请求格式有误",
-    login_failed: "账号或密码错误", captcha_required: "登录失败次数过多，请输入图中的字符", mobile_not_registered: "该手机号未注册",
+    login_failed: "账号或密码错误", captcha_required: "登录失败次数过多，请输入图中的字符",
+    login_ip_limit: "您所在的网络登录失败次数过多，请稍后再试", mobile_not_registered: "该手机号未注册",
     not_found: "请求的资源不存在", method_not_allowed: "不支持的请求方式",
     owner_proof_required: "请输入密码或原手机号收到的验证码", sms_code_wrong_purpose: "该短信验证码不能用于此操作",
   },

@@ -1004,13 +1004,13 @@ for (const v of VARIANTS) {
 }
 
 // Stubbed in both modes: refusals the real API gives only after many tries.
-test("a locked log-in counts down from retry_after; Chinese words and Accept-Language (issue 16)", async () => {
+test("a client past its log-in cap counts down from retry_after; Chinese words and Accept-Language (issue 16, 24)", async () => {
   const context = await browser.newContext({ locale: "zh-CN", viewport: { width: 390, height: 844 } });
   const page = await context.newPage();
   const logins = [];
   await page.route(/\/login\/?$/, (route) => {
     logins.push(route.request().headers());
-    return route.fulfill(refuse(429, "login_locked", "Too many failed log-ins", { retry_after: 42 }));
+    return route.fulfill(refuse(429, "login_ip_limit", "Too many failed logins from your network", { retry_after: 42 }));
   });
   await page.goto(`${flowsUrl}/`);
   assert.equal(await page.getAttribute("html", "lang"), "zh-CN");
@@ -1024,7 +1024,7 @@ test("a locked log-in counts down from retry_after; Chinese words and Accept-Lan
   assert.ok(Math.abs(seconds - 42) <= 1, label);
   assert.match(await page.textContent("#login-notice"), /登录失败次数过多/, "the page's Chinese for an English errmsg");
   assert.match(logins[0]["accept-language"], /^zh-CN\b/);
-  await shot(page, "16-8-login-locked-zh");
+  await shot(page, "16-8-login-ip-limit-zh");
   await context.close();
 });
 
