@@ -102,6 +102,15 @@ fn every_variable_the_template_sets_is_one_the_code_reads() {
                 assert!(own.contains(required), "{name} needs {required}");
             }
         }
+        // The human check is judged where a code is sent, and only there (the
+        // login's challenge, when it lands, adds its function here).
+        for variable in config::captcha_variables().map(|v| v.name) {
+            assert_eq!(
+                own.contains(variable),
+                name == "sms" && !config::secret_variables().any(|s| s == variable),
+                "{name} and {variable}"
+            );
+        }
         // The fixed codes let anyone in: only the function that hands them out has them.
         assert_eq!(own.contains(config::SMS_TEST_NUMBERS), name == "sms", "{name} and {}", config::SMS_TEST_NUMBERS);
     }
@@ -255,6 +264,7 @@ fn key_prefixes() -> BTreeMap<&'static str, BTreeSet<String>> {
             "sms",
             BTreeSet::from([
                 captcha,
+                kind(keys::pass("tencent", "a ticket")),
                 kind(keys::send_flag(&mobile)),
                 kind(keys::sms_code(&mobile)),
                 kind(keys::mobile_guard(&mobile)),
@@ -327,7 +337,15 @@ fn the_stack_is_throttled_and_trusts_no_origin_by_default() {
         let reserved = serde_norway::to_string(&function["Properties"]["ReservedConcurrentExecutions"]).unwrap();
         assert_eq!(reserved.trim(), "!Ref ReservedConcurrency", "{name}");
     }
-    for secret in ["RonglianAuthToken", "AliyunAccessKeySecret", "TencentSecretKey", "SmsCodeKey", "SmsTestNumbers"] {
+    for secret in [
+        "RonglianAuthToken",
+        "AliyunAccessKeySecret",
+        "TencentSecretKey",
+        "TencentCaptchaAppSecretKey",
+        "GeetestCaptchaKey",
+        "SmsCodeKey",
+        "SmsTestNumbers",
+    ] {
         assert_eq!(template["Parameters"][secret]["NoEcho"], true, "{secret}");
     }
 }
@@ -383,6 +401,18 @@ fn the_provider_parameters_default_to_the_codes_defaults() {
     assert_eq!(default("TencentSmsBaseUrl"), config::TENCENT_DEFAULT_BASE_URL);
     assert_eq!(default("TencentSmsRegion"), config::TENCENT_DEFAULT_REGION);
     assert_eq!(default("SmsProviders"), "ronglian", "today's deployments keep sending through Ronglian");
+    assert_eq!(default("CaptchaTimeoutMs"), config::CAPTCHA_TIMEOUT_MS.default.to_string());
+    assert_eq!(default("TencentCaptchaBaseUrl"), config::TENCENT_CAPTCHA_DEFAULT_BASE_URL);
+    assert_eq!(default("GeetestBaseUrl"), config::GEETEST_DEFAULT_BASE_URL);
+    assert_eq!(default("CaptchaProvider"), "builtin", "no deployment needs a captcha account");
+    let allowed: Vec<&str> = parameters["CaptchaProvider"]["AllowedValues"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|value| value.as_str().unwrap())
+        .collect();
+    let known: Vec<&str> = shared::human::CaptchaProvider::ALL.iter().map(|p| p.name()).collect();
+    assert_eq!(allowed, known);
     // Each name the parameter allows is one the code takes.
     let pattern = parameters["SmsProviders"]["AllowedPattern"].as_str().unwrap();
     for name in config::PROVIDER_NAMES {

@@ -42,6 +42,12 @@ pub fn providers_variables() -> impl Iterator<Item = Var> {
     providers::VARIABLES.into_iter()
 }
 
+/// The human check's variables: `CAPTCHA_PROVIDER` and each provider's own
+/// (Tencent's key pair is the providers section's).
+pub fn captcha_variables() -> impl Iterator<Item = Var> {
+    captcha::VARIABLES.into_iter()
+}
+
 /// The variables whose values are secrets: deployed, they live in the
 /// Secrets Manager secret `SECRETS_ARN` names and in no environment.
 pub fn secret_variables() -> impl Iterator<Item = &'static str> {
