@@ -1,8 +1,9 @@
 //! Tencent Cloud captcha (天御验证码): `DescribeCaptchaResult` `2019-07-22`,
 //! signed with TC3-HMAC-SHA256 ([`crate::signing::tencent`], service
 //! `captcha`). `CaptchaCode: 1` passes; any other code refuses, except the
-//! service's own internal error, which like every failure to get an answer
-//! is unavailable: never a pass.
+//! service's own internal error (26) and a parameter of ours it refuses
+//! (100: the `AppSecretKey`), which like every failure to get an answer are
+//! unavailable: never a pass.
 
 use super::{CaptchaProvider, Proof, Verdict, Verifier, VerifierError, exchange, host_of, unavailable};
 use crate::config::TencentCaptchaConfig;
@@ -21,6 +22,9 @@ const CAPTCHA_TYPE: u8 = 9;
 const PASSED: i64 = 1;
 /// "system internal error": no verdict.
 const INTERNAL_ERROR: i64 = 26;
+/// A parameter of ours is wrong (the `AppSecretKey`, the `CaptchaAppId`):
+/// our configuration, not the person's pass, so no verdict.
+const PARAMETER_ERROR: i64 = 100;
 
 /// A `DescribeCaptchaResult` client, built once per cold start.
 #[derive(Debug, Clone)]
@@ -115,7 +119,7 @@ impl Verifier for TencentCaptchaClient {
         }
         match reply.response.captcha_code {
             Some(PASSED) => Ok(Verdict::Pass),
-            Some(INTERNAL_ERROR) | None => Err(unavailable(
+            Some(INTERNAL_ERROR | PARAMETER_ERROR) | None => Err(unavailable(
                 provider,
                 format!("no verdict: CaptchaCode {:?} {}", reply.response.captcha_code, reply.response.captcha_msg),
             )),
