@@ -169,3 +169,55 @@ fn record(provider: CaptchaProvider, verdict: &'static str) {
     metrics::count(Metric::CaptchaVerdicts, &[("Provider", provider.name()), ("Verdict", verdict)]);
     audit::captcha(verdict);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{CaptchaAnswer, CaptchaId};
+    use crate::store::MemoryStore;
+
+    const NOW: EpochSeconds = 1_700_000_000;
+
+    async fn seeded(store: &MemoryStore, id: &str, answer: &str) -> CaptchaId {
+        let id = CaptchaId::parse(id).unwrap();
+        let item = Item::new(keys::captcha(&id)).with_s(keys::ANSWER, answer).expiring_at(NOW + 300);
+        store.put(item, Cond::Always, NOW).await.unwrap();
+        id
+    }
+
+    fn image(id: &CaptchaId, answer: &str) -> Proof {
+        Proof::Image { id: id.clone(), answer: CaptchaAnswer::parse(answer).unwrap() }
+    }
+
+    fn check() -> HumanCheck {
+        HumanCheck {
+            verifier: AnyVerifier::default(),
+            failures: Limits::from(crate::config::LimitsConfig::default()).captcha_failures_per_ip,
+        }
+    }
+
+    /// The login's challenge: one function, the proof read from the body's fields.
+    #[tokio::test]
+    async fn a_check_without_a_send_passes_a_proof_once_and_counts_every_refusal() {
+        let (store, check) = (MemoryStore::new(), check());
+        let client = ClientKey::parse("203.0.113.7");
+        let id = seeded(&store, "3f0c9a5e-2b1d-4c8e-9f6a-1d2e3f4a5b6c", "ktc2").await;
+        let form = serde_json::json!({"image_code": "X7G2", "image_code_id": id.as_str(), "account": "alice"});
+        let proof = Proof::from_json(check.provider(), form.as_object().unwrap()).unwrap();
+        check.check(&store, &proof, client.as_ref(), None, NOW).await.unwrap();
+        assert!(matches!(check.check(&store, &proof, client.as_ref(), None, NOW).await, Err(Error::CaptchaExpired)));
+        let wrong = seeded(&store, "4f0c9a5e-2b1d-4c8e-9f6a-1d2e3f4a5b6c", "ktc2").await;
+        let refused = check.check(&store, &image(&wrong, "ktc3"), client.as_ref(), None, NOW).await;
+        assert!(matches!(refused, Err(Error::CaptchaIncorrect)), "{refused:?}");
+        let counter = format!("limit#{}#203.0.113.7#{}", check.failures.label(), NOW.div_euclid(check.failures.window));
+        let counted = store.get(&counter, NOW).await.unwrap().expect("the failures are counted");
+        assert_eq!(counted.n(keys::COUNT).unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn another_providers_proof_is_never_judged() {
+        let (store, check) = (MemoryStore::new(), check());
+        let tencent = Proof::Tencent { ticket: "t".into(), randstr: "r".into() };
+        assert!(matches!(check.check(&store, &tencent, None, None, NOW).await, Err(Error::Internal(_))));
+    }
+}
