@@ -584,6 +584,7 @@ fn assert_published(watched: &Watched) {
             "Error" => shared::http::messages::MESSAGES.iter().any(|text| text.key() == value),
             "Purpose" => shared::domain::Purpose::parse(Some(value)).is_ok_and(|p| p.as_str() == value),
             "Function" => Function::ALL.iter().any(|f| f.name() == value),
+            "Verdict" => shared::service::human::VERDICTS.contains(&value),
             _ => true,
         };
         assert!(known, "{by}: {name} never has {dimension}={value}");

@@ -20,6 +20,10 @@ pub const PASS_TTL: i64 = 3600;
 /// The `request` of a pass claimed by a check that makes no send (a login).
 const CHECKED: &str = "checked";
 
+/// Every verdict a judgement records, in `CaptchaVerdicts`' `Verdict`
+/// dimension and the audit line's `captcha` field.
+pub const VERDICTS: [&str; 4] = ["pass", "fail", "spent", "unavailable"];
+
 /// The deployment's human check: its verifier and the client's failure cap.
 #[derive(Debug, Clone)]
 pub struct HumanCheck {
@@ -166,6 +170,7 @@ impl HumanCheck {
 
 /// The verdict as a metric and in the request's audit line.
 fn record(provider: CaptchaProvider, verdict: &'static str) {
+    debug_assert!(VERDICTS.contains(&verdict), "{verdict}");
     metrics::count(Metric::CaptchaVerdicts, &[("Provider", provider.name()), ("Verdict", verdict)]);
     audit::captcha(verdict);
 }
