@@ -283,6 +283,11 @@ async fn a_tencent_pass_sends_once_and_is_spent<S: Store + 'static>(store: Arc<S
     let code = h.last_code(MOBILE);
     let registered = h.register_with_id("alice_01", MOBILE, &code, body["sms_code_id"].as_str().unwrap()).await;
     assert_eq!(registered.status, 200, "{:?}", registered.json());
+    // Past the cooldown the same send is no repeat: the pass stays spent.
+    h.clock.advance(181);
+    let (status, late) = send(&h, MOBILE, &query).await;
+    assert_eq!((status, late["error"].as_str()), (400, Some("captcha_expired")), "{late}");
+    assert_eq!((sent_to(&h, MOBILE), server.received()), (1, 1));
 }
 
 async fn a_forged_or_mismatched_tencent_pass_is_a_400_and_sends_nothing<S: Store + 'static>(store: Arc<S>) {

@@ -101,11 +101,14 @@ impl HumanCheck {
         }
         let key = proof.key();
         let same = |stored: &str| bool::from(stored.as_bytes().ct_eq(request.as_bytes()));
+        // A send's marker answers a repeat until its cooldown ends; a
+        // provider's pass outlives it, spent.
+        let cooling = |marker: &Item| marker.n(keys::RETRY_AT).map_or(true, |at| at > now);
         let stored = match proof {
             Proof::Image { .. } => match store.take(&key, Some(keys::REQUEST), now).await? {
                 None => return self.spent(store, client, now).await,
                 Some(item) => match item.s(keys::REQUEST) {
-                    Ok(made_by) if same(made_by) => return Ok(Judged::Repeat(item)),
+                    Ok(made_by) if same(made_by) && cooling(&item) => return Ok(Judged::Repeat(item)),
                     Ok(_) => return self.spent(store, client, now).await,
                     Err(_) => Some(item.s(keys::ANSWER)?.to_owned()),
                 },
@@ -115,7 +118,9 @@ impl HumanCheck {
                 match store.put(claim, Cond::NotLive, now).await {
                     Ok(()) => None,
                     Err(StoreError::ConditionFailed { current: Some(marker) })
-                        if marker.s(keys::REQUEST).is_ok_and(same) && marker.get(keys::SEND_ID).is_some() =>
+                        if marker.s(keys::REQUEST).is_ok_and(same)
+                            && marker.get(keys::SEND_ID).is_some()
+                            && cooling(&marker) =>
                     {
                         return Ok(Judged::Repeat(marker));
                     }
