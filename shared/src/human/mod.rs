@@ -271,15 +271,11 @@ impl Verifier for AnyVerifier {
     }
 }
 
-/// The HTTP client of a verifier: `timeout` in all, no redirects. Built
+/// The HTTP client of a verifier, as a provider's
+/// ([`crate::sms::http_client`]): `timeout` in all, no redirects. Built
 /// once; if it cannot be built every verification is unavailable.
 fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, std::sync::Arc<reqwest::Error>> {
-    crate::startup::tls::reqwest_builder()
-        .connect_timeout(timeout.min(std::time::Duration::from_secs(2)))
-        .timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(std::sync::Arc::new)
+    crate::sms::http_client(timeout).map_err(std::sync::Arc::new)
 }
 
 /// Sends `request` and reads the whole answer; any failure is unavailable.
@@ -310,18 +306,6 @@ async fn exchange(
 
 fn unavailable(provider: CaptchaProvider, detail: impl Into<String>) -> VerifierError {
     VerifierError { provider, detail: detail.into(), source: None }
-}
-
-/// `host[:port]` of a base URL, as the `Host` header carries it.
-fn host_of(base_url: &str) -> String {
-    match reqwest::Url::parse(base_url) {
-        Ok(url) => match (url.host_str(), url.port()) {
-            (Some(host), Some(port)) => format!("{host}:{port}"),
-            (Some(host), None) => host.to_owned(),
-            (None, _) => String::new(),
-        },
-        Err(_) => String::new(),
-    }
 }
 
 #[cfg(test)]

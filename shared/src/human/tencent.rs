@@ -5,7 +5,7 @@
 //! (100: the `AppSecretKey`), which like every failure to get an answer are
 //! unavailable: never a pass.
 
-use super::{CaptchaProvider, Proof, Verdict, Verifier, VerifierError, exchange, host_of, unavailable};
+use super::{CaptchaProvider, Proof, Verdict, Verifier, VerifierError, exchange, unavailable};
 use crate::config::TencentCaptchaConfig;
 use crate::signing::tencent::Tc3Request;
 use crate::sms::ClientOptions;
@@ -56,7 +56,7 @@ impl std::fmt::Debug for TencentSignedCheck {
 impl TencentCaptchaClient {
     /// A client on `options`' clock and timeout (5 s by default).
     pub fn new(config: TencentCaptchaConfig, options: ClientOptions) -> Self {
-        let host = host_of(&config.base_url);
+        let host = crate::sms::host_of(&config.base_url);
         Self { http: super::http_client(options.timeout), config, host, options }
     }
 
