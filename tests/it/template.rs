@@ -702,3 +702,18 @@ fn no_function_filters_its_metric_and_audit_lines_away() {
         );
     }
 }
+
+/// Every variable the code reads is in the README's configuration table.
+#[test]
+fn every_variable_is_in_the_readmes_configuration_table() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let table = readme.split("\n## Configuration\n").nth(1).expect("the README has a Configuration section");
+    let table = table.split("\n## ").next().unwrap();
+    for variable in config::variables() {
+        assert!(
+            table.contains(&format!("`{}`", variable.name)),
+            "{} is not in the README's configuration table",
+            variable.name
+        );
+    }
+}
