@@ -102,14 +102,19 @@ fn every_variable_the_template_sets_is_one_the_code_reads() {
                 assert!(own.contains(required), "{name} needs {required}");
             }
         }
-        // The human check is judged where a code is sent, and only there (the
-        // login's challenge, when it lands, adds its function here).
+        // The human check is judged where a code is sent and by the login's
+        // challenge (closing and the number change's password proof), and
+        // only there; Tencent's captcha signs with the key pair's id.
+        let judges = ["sms", "account"].contains(&name.as_str());
         for variable in config::captcha_variables().map(|v| v.name) {
             assert_eq!(
                 own.contains(variable),
-                name == "sms" && !config::secret_variables().any(|s| s == variable),
+                judges && !config::secret_variables().any(|s| s == variable),
                 "{name} and {variable}"
             );
+        }
+        if judges {
+            assert!(own.contains(config::TENCENT_SECRET_ID), "{name} needs {}", config::TENCENT_SECRET_ID);
         }
         // The fixed codes let anyone in: only the function that hands them out has them.
         assert_eq!(own.contains(config::SMS_TEST_NUMBERS), name == "sms", "{name} and {}", config::SMS_TEST_NUMBERS);
@@ -263,7 +268,7 @@ fn key_prefixes() -> BTreeMap<&'static str, BTreeSet<String>> {
         (
             "sms",
             BTreeSet::from([
-                captcha,
+                captcha.clone(),
                 kind(keys::pass("tencent", "a ticket")),
                 kind(keys::send_flag(&mobile)),
                 kind(keys::sms_code(&mobile)),
@@ -291,6 +296,9 @@ fn key_prefixes() -> BTreeMap<&'static str, BTreeSet<String>> {
         (
             "account",
             BTreeSet::from([
+                captcha,
+                kind(keys::pass("tencent", "a ticket")),
+                limit(limits.captcha_failures_per_ip),
                 kind(keys::sms_code(&mobile)),
                 user,
                 kind(keys::mobile_guard(&mobile)),

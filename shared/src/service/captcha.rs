@@ -1,4 +1,5 @@
-//! Issuing a captcha.
+//! Issuing a captcha. Judging an answer to one is the human check's
+//! ([`super::human::HumanCheck`]), whichever flow asks.
 
 use super::{Error, Limit, Limits, keys};
 use crate::captcha::render;

@@ -32,6 +32,17 @@ pub struct HumanCheck {
     pub failures: Limit,
 }
 
+/// A human check a request answered, as a route that makes no send takes
+/// it (a login past its failures, closing the account, changing its
+/// number): the proof read from the JSON body in the configured provider's
+/// fields, and the client's address as API Gateway saw it (Tencent's
+/// `UserIp`).
+#[derive(Debug, Clone, Copy)]
+pub struct Challenge<'a> {
+    pub proof: &'a Proof,
+    pub user_ip: Option<&'a str>,
+}
+
 /// What judging a proof found.
 #[derive(Debug)]
 pub(crate) enum Judged {
