@@ -128,7 +128,8 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         let limits = &self.limits;
         let solved = match captcha {
             Some(proof) => {
-                self.human.check(&self.store, proof.proof, client, proof.user_ip, now).await?;
+                // Boxed: a verifier's request is a deep future, and a login nests it in a join.
+                Box::pin(self.human.check(&self.store, proof.proof, client, proof.user_ip, now)).await?;
                 true
             }
             None => false,
