@@ -64,7 +64,7 @@ where
                 code_key.clone(),
             ),
             account: AccountService::new(config, Arc::clone(&store), Arc::clone(&clock), random, code_key),
-            session: SessionService::new(config, store, clock),
+            session: SessionService::new(store, clock),
         }
     }
 

@@ -58,6 +58,8 @@ pub enum BadRequest {
     InvalidAccount,
     #[error("invalid captcha response")]
     InvalidCaptchaResponse,
+    #[error("no proof of the owner given")]
+    OwnerProofRequired,
 }
 
 macro_rules! bad_request_from {
@@ -139,6 +141,7 @@ impl ApiError {
                 B::InvalidPurpose => outcome(BAD, "invalid_purpose"),
                 B::InvalidAccount => outcome(BAD, "invalid_account"),
                 B::InvalidCaptchaResponse => outcome(BAD, "invalid_captcha_response"),
+                B::OwnerProofRequired => outcome(BAD, "owner_proof_required"),
                 B::UnsupportedMediaType => outcome(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             },
             ApiError::Service(error) => match error {
@@ -158,7 +161,8 @@ impl ApiError {
                         LimitKind::CaptchaIp => "ip_captcha_limit",
                         LimitKind::CaptchaFailures => "captcha_failure_limit",
                         LimitKind::CodeFailures => "sms_code_failure_limit",
-                        LimitKind::LoginAccount => "login_locked",
+                        // Never a lock-out: a captcha lets the next login through.
+                        LimitKind::LoginAccount | LimitKind::LoginIpCaptcha => "captcha_required",
                         LimitKind::LoginIp => "login_ip_limit",
                         LimitKind::PrefixAllowance => "prefix_suspended",
                     };
@@ -173,10 +177,6 @@ impl ApiError {
                 }
                 S::MobileNotRegistered => outcome(StatusCode::NOT_FOUND, "mobile_not_registered"),
                 S::LoginFailed => outcome(StatusCode::UNAUTHORIZED, "login_failed"),
-                S::SmsCodeIdMismatch { attempts_left } => with_attempts_left(
-                    worded(outcome(BAD, "invalid_sms_code_id"), "invalid_sms_code_id.mismatch"),
-                    *attempts_left,
-                ),
                 S::UsernameTaken => outcome(StatusCode::CONFLICT, "username_taken"),
                 S::MobileTaken => outcome(StatusCode::CONFLICT, "mobile_taken"),
                 S::NotLoggedIn => outcome(StatusCode::UNAUTHORIZED, "not_logged_in"),
@@ -302,6 +302,7 @@ mod tests {
             B::InvalidPurpose,
             B::InvalidAccount,
             B::InvalidCaptchaResponse,
+            B::OwnerProofRequired,
         ];
         let limits = [
             LimitKind::MobileDaily,
@@ -312,6 +313,7 @@ mod tests {
             LimitKind::CodeFailures,
             LimitKind::LoginAccount,
             LimitKind::LoginIp,
+            LimitKind::LoginIpCaptcha,
             LimitKind::PrefixAllowance,
         ];
         let service = [
@@ -326,7 +328,6 @@ mod tests {
             S::TooFrequent { retry_after: 1 },
             S::SmsCodeExpired,
             S::SmsCodeIncorrect { attempts_left: 1 },
-            S::SmsCodeIdMismatch { attempts_left: 1 },
             S::SmsCodeWrongPurpose { attempts_left: 1 },
             S::MobileNotRegistered,
             S::LoginFailed,
@@ -382,7 +383,7 @@ mod tests {
     fn every_refusal_of_an_sms_code_says_how_many_guesses_are_left() {
         for (error, left) in [
             (ServiceError::SmsCodeIncorrect { attempts_left: 3 }, 3),
-            (ServiceError::SmsCodeIdMismatch { attempts_left: 5 }, 5),
+            (ServiceError::SmsCodeWrongPurpose { attempts_left: 5 }, 5),
             (ServiceError::SmsCodeExpired, 0),
         ] {
             assert_eq!(body_of(&ApiError::Service(error).into_response())["attempts_left"], left);

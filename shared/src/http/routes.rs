@@ -63,6 +63,8 @@ pub const ROUTES: &[Route] = &[
     route("DELETE", "/sessions/", Function::Account),
     route("DELETE", "/account", Function::Account),
     route("DELETE", "/account/", Function::Account),
+    route("POST", "/account/mobile/", Function::Account),
+    route("POST", "/account/mobile", Function::Account),
 ];
 
 /// What a path matched: the route and its path parameters.

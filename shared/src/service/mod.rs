@@ -13,7 +13,7 @@ mod users;
 
 pub use account::NewUser;
 pub use account::{AccountService, LoginProof};
-pub use captcha::CaptchaService;
+pub use captcha::{CaptchaProof, CaptchaService};
 pub use codes::{Guess, MAX_ATTEMPTS};
 pub use human::HumanCheck;
 pub use limits::{Limit, LimitKind, Limits};
@@ -48,8 +48,6 @@ pub enum Error {
     SmsCodeExpired,
     #[error("the SMS code is wrong; {attempts_left} guesses left")]
     SmsCodeIncorrect { attempts_left: i64 },
-    #[error("the guess names another send than the live code's")]
-    SmsCodeIdMismatch { attempts_left: i64 },
     #[error("the code was sent for another purpose")]
     SmsCodeWrongPurpose { attempts_left: i64 },
     #[error("the number has no account")]

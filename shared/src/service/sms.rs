@@ -86,7 +86,8 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
     /// 2. One transaction holds the number's send flag, stores the code's
     ///    HMAC, checks the number is registered or not as `purpose` needs
     ///    (a sign-up code to a taken number costs no SMS), counts the per-number,
-    ///    per-client, per-prefix and deployment-wide caps and checks the
+    ///    per-client, per-prefix (for a number that has not proved itself:
+    ///    see [`Purpose::number_proven`]) and deployment-wide caps and checks the
     ///    client's failure cap.
     ///
     /// Then the SMS goes out (through the providers in failover order, see
@@ -125,7 +126,8 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
         let id = SmsCodeId::generate(&self.random);
         // A test number's sends cost nothing and its verifications earn nothing.
         let prefix = fixed.is_none().then(|| self.limits.prefix(mobile));
-        let caps = self.caps(mobile, client, prefix);
+        // A number that proved itself (it has an account) never pays its prefix's allowance.
+        let caps = self.caps(mobile, client, prefix.filter(|_| !purpose.number_proven()));
         let mut code_item = Item::new(keys::sms_code(mobile))
             .with_s(keys::CODE, self.code_key.tag(&id, &code))
             .with_n(keys::ATTEMPTS, 0)
