@@ -45,10 +45,7 @@ async fn route<S: Store, C: Clock, R: Random + 'static>(
                 return Err(BadRequest::InvalidAccount.into());
             }
             let password = Password::parse(text(&form, "password")).map_err(|_| Error::LoginFailed)?;
-            let (captcha, delivery) = (
-                http::captcha(&form, service.human.provider(), http::source_ip(request))?,
-                SessionDelivery::from_form(&form)?,
-            );
+            let (captcha, delivery) = (http::captcha(&form)?, SessionDelivery::from_form(&form)?);
             let token = service.login(account, &password, captcha.as_ref(), client.as_ref()).await?;
             Ok(new_session(&token, delivery, ttl))
         }
@@ -77,8 +74,7 @@ async fn route<S: Store, C: Clock, R: Random + 'static>(
             audit::expect(Event::AccountClosed);
             let token = session_token(request).ok_or(Error::NotLoggedIn)?;
             let form = json_form(request)?;
-            let (proof, captcha) =
-                (proof(&form)?, http::captcha(&form, service.human.provider(), http::source_ip(request))?);
+            let (proof, captcha) = (proof(&form)?, http::captcha(&form)?);
             service.close(&token, proof, captcha.as_ref(), client.as_ref()).await?;
             Ok(with_session_cookie(ok(Map::new()), None, 0))
         }
@@ -86,11 +82,7 @@ async fn route<S: Store, C: Clock, R: Random + 'static>(
             audit::expect(Event::MobileChanged);
             let token = session_token(request).ok_or(Error::NotLoggedIn)?;
             let form = json_form(request)?;
-            let (guess, proof, captcha) = (
-                http::guess(&form)?,
-                owner_proof(&form)?,
-                http::captcha(&form, service.human.provider(), http::source_ip(request))?,
-            );
+            let (guess, proof, captcha) = (http::guess(&form)?, owner_proof(&form)?, http::captcha(&form)?);
             service.change_mobile(&token, &guess, proof, captcha.as_ref(), client.as_ref()).await?;
             Ok(ok(Map::new()))
         }

@@ -2,8 +2,7 @@
 //! several forms share, parameters, the client's address.
 
 use super::error::{ApiError, BadRequest};
-use crate::domain::{ClientKey, Mobile, Password, SmsCode, SmsCodeId};
-use crate::human::{CaptchaProvider, Proof};
+use crate::domain::{CaptchaAnswer, CaptchaId, ClientKey, Mobile, Password, SmsCode, SmsCodeId};
 use crate::service::{CaptchaProof, Guess};
 use lambda_http::http::header;
 use lambda_http::{Body, Request, RequestExt};
@@ -96,20 +95,15 @@ pub fn guess(form: &Map<String, Value>) -> Result<Guess, ApiError> {
     Ok(Guess { mobile, code, id })
 }
 
-/// The human check of a request that sends nothing, when the form carries
-/// any of `provider`'s fields (the built-in image's `image_code` and
-/// `image_code_id`, Tencent's `ticket` and `randstr`, GeeTest's four): all
-/// of them or none. `user_ip` is the client's address as API Gateway saw it.
-pub fn captcha(
-    form: &Map<String, Value>,
-    provider: CaptchaProvider,
-    user_ip: Option<&str>,
-) -> Result<Option<CaptchaProof>, ApiError> {
-    if provider.fields().iter().all(|name| text(form, name).trim().is_empty()) {
-        return Ok(None);
+/// `image_code` and `image_code_id`, the built-in captcha's answer, when
+/// the form carries either: both or neither.
+pub fn captcha(form: &Map<String, Value>) -> Result<Option<CaptchaProof>, ApiError> {
+    let (answer, id) = (text(form, "image_code").trim(), text(form, "image_code_id").trim());
+    match (answer.is_empty(), id.is_empty()) {
+        (true, true) => Ok(None),
+        (false, false) => Ok(Some(CaptchaProof { id: CaptchaId::parse(id)?, answer: CaptchaAnswer::parse(answer)? })),
+        _ => Err(BadRequest::MissingParameters.into()),
     }
-    let proof = Proof::from_json(provider, form)?;
-    Ok(Some(CaptchaProof { proof, user_ip: user_ip.map(str::to_owned) }))
 }
 
 #[cfg(test)]
@@ -119,11 +113,7 @@ mod tests {
     #[test]
     fn a_captcha_is_both_fields_or_neither() {
         let form = |value: Value| value.as_object().unwrap().clone();
-        let key = |value: Value| {
-            captcha(&form(value), CaptchaProvider::Builtin, None)
-                .map(|proof| proof.is_some())
-                .map_err(|error| error.key())
-        };
+        let key = |value: Value| captcha(&form(value)).map(|proof| proof.is_some()).map_err(|error| error.key());
         assert_eq!(key(serde_json::json!({})), Ok(false));
         let id = "3f0c9a5e-2b1d-4c8e-9f6a-1d2e3f4a5b6c";
         assert_eq!(key(serde_json::json!({"image_code": "ab12", "image_code_id": id})), Ok(true));

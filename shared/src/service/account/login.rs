@@ -126,7 +126,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         let limits = &self.limits;
         let solved = match captcha {
             Some(proof) => {
-                captcha::judge(&self.store, &self.human, proof, client, now).await?;
+                captcha::judge(&self.store, limits, proof, client, now).await?;
                 true
             }
             None => false,

@@ -45,8 +45,6 @@ pub struct AccountService<S, C, R> {
     pub limits: Limits,
     /// Seconds a new session lasts.
     pub session_ttl: i64,
-    /// The human check a login past its failures must pass (`CAPTCHA_PROVIDER`).
-    pub human: super::HumanCheck,
 }
 
 impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
@@ -60,7 +58,6 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
             code_key,
             limits: Limits::from(config.limits),
             session_ttl: config.lifetimes.session,
-            human: super::HumanCheck::new(config),
         }
     }
 
