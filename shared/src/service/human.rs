@@ -143,7 +143,9 @@ impl HumanCheck {
         let verdict = metrics::timed(
             Metric::CaptchaLatency,
             &[("Provider", provider.name())],
-            self.verifier.verify(proof, stored.as_deref(), user_ip),
+            // On the heap: a provider's HTTP exchange is a large future, and
+            // every send and login would carry it on its stack.
+            Box::pin(self.verifier.verify(proof, stored.as_deref(), user_ip)),
         )
         .await;
         match verdict {
