@@ -8,6 +8,7 @@ mod aliyun;
 mod captcha;
 mod failover;
 mod faults;
+mod human;
 mod limits;
 mod lockout;
 mod memory;

@@ -419,3 +419,148 @@ async fn the_sms_function_fails_over_with_its_secrets_from_secrets_manager() {
         2.0
     );
 }
+
+/// The sms binary judging through `captcha` (a provider's variables, its key
+/// among the secrets), sending through Ronglian, its secrets from the
+/// Secrets Manager stand-in, logging at TRACE.
+async fn sms_with_captcha(
+    store: &shared::store::DynamoStore,
+    ronglian: &RonglianServer,
+    captcha: &[(&'static str, String)],
+    secrets: &tests::secrets_manager::SecretsManagerServer,
+) -> Function {
+    use tests::secrets_manager;
+    let secret_names = shared::config::secret_variables().collect::<Vec<_>>();
+    let mut env = vec![
+        ("TABLE_NAME", store.table().to_owned()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", tests::dynamodb_endpoint()),
+        ("AWS_LAMBDA_LOG_LEVEL", "TRACE".to_owned()),
+        ("SECRETS_ARN", secrets_manager::ARN.to_owned()),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets.endpoint()),
+        ("AWS_REGION", secrets_manager::REGION.to_owned()),
+        ("AWS_ACCESS_KEY_ID", secrets_manager::ACCESS_KEY_ID.to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", secrets_manager::SECRET_ACCESS_KEY.to_owned()),
+        ("CAPTCHA_TIMEOUT_MS", "300".to_owned()),
+    ];
+    let plain = ronglian.env().into_iter().chain(captcha.iter().cloned());
+    env.extend(plain.filter(|(name, _)| !secret_names.contains(name)));
+    Function::start("sms", &env).await
+}
+
+fn status_and_error(response: &Value) -> (u64, String) {
+    let error = body_json(response)["error"].as_str().unwrap_or_default().to_owned();
+    (response["statusCode"].as_u64().unwrap(), error)
+}
+
+/// The verdicts in the sms function's audit lines, in order.
+fn captcha_verdicts(logs: &str, provider: &str) -> Vec<String> {
+    tests::telemetry::audit_events(logs)
+        .iter()
+        .filter(|event| event["audit"] == "code_sent")
+        .inspect(|event| assert_eq!(event["captcha_provider"], provider, "{event}"))
+        .filter_map(|event| event["captcha"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_sms_function_judges_tencent_captcha_passes_once_and_fails_closed() {
+    use tests::secrets_manager::SecretsManagerServer;
+    use tests::tencent_captcha::{self, TencentCaptchaServer};
+    let store = tests::dynamo_store().await;
+    let (ronglian, captcha) = (RonglianServer::start().await, TencentCaptchaServer::start().await);
+    let secret = json!({
+        "SMS_CODE_KEY": SMS_CODE_KEY,
+        "RONGLIAN_AUTH_TOKEN": tests::ronglian::AUTH_TOKEN,
+        "TENCENT_SECRET_KEY": tencent_captcha::SECRET_KEY,
+        "TENCENT_CAPTCHA_APP_SECRET_KEY": tencent_captcha::APP_SECRET_KEY,
+    });
+    let secrets = SecretsManagerServer::start(&secret.to_string()).await;
+    let sms = sms_with_captcha(&store, &ronglian, &captcha.env(), &secrets).await;
+    let client_ip = tests::events::CLIENT_IP.to_string();
+    let query = |(ticket, randstr): &(String, String)| {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("ticket", ticket)
+            .append_pair("randstr", randstr)
+            .finish()
+    };
+
+    let pass = captcha.issue(&client_ip);
+    let uri = format!("/sms_codes/13800138000/?{}", query(&pass));
+    let response = call(&sms, request("GET", &uri, &[], None)).await;
+    assert_eq!(response["statusCode"], 200, "{response} {:?}", captcha.refusals());
+    let code = ronglian.last_code_for("13800138000").expect("the code was sent");
+    // Reused for another number, forged, and with the verifier stalled: no SMS.
+    let reused = format!("/sms_codes/13900139000/?{}", query(&pass));
+    assert_eq!(
+        status_and_error(&call(&sms, request("GET", &reused, &[], None)).await),
+        (400, "captcha_expired".to_owned())
+    );
+    let forged = format!("/sms_codes/13900139000/?{}", query(&("t03forged*".to_owned(), pass.1.clone())));
+    assert_eq!(
+        status_and_error(&call(&sms, request("GET", &forged, &[], None)).await),
+        (400, "captcha_incorrect".to_owned())
+    );
+    captcha.set_mode(tencent_captcha::Mode::Stall(std::time::Duration::from_secs(10)));
+    let stalled = format!("/sms_codes/13900139000/?{}", query(&captcha.issue(&client_ip)));
+    assert_eq!(
+        status_and_error(&call(&sms, request("GET", &stalled, &[], None)).await),
+        (503, "captcha_unavailable".to_owned())
+    );
+    assert_eq!((ronglian.accepted().len(), captcha.received()), (1, 3), "one SMS; the reused pass asked no one");
+
+    let logs = sms.stop().await;
+    for leaked in [tencent_captcha::SECRET_KEY, tencent_captcha::APP_SECRET_KEY, pass.0.as_str(), code.as_str()] {
+        assert!(!logs.contains(leaked), "{leaked:?} appears in the logs:\n{logs}");
+    }
+    assert_eq!(captcha_verdicts(&logs, "tencent"), ["pass", "spent", "fail", "unavailable"]);
+    let points = tests::telemetry::metrics(&logs);
+    for verdict in ["pass", "spent", "fail", "unavailable"] {
+        let counted = total(&points, Metric::CaptchaVerdicts, &[("Provider", "tencent"), ("Verdict", verdict)]);
+        assert_eq!(counted, 1.0, "{verdict}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_sms_function_judges_geetest_passes_once_and_fails_closed() {
+    use tests::geetest::{self, GeetestServer};
+    use tests::secrets_manager::SecretsManagerServer;
+    let store = tests::dynamo_store().await;
+    let (ronglian, captcha) = (RonglianServer::start().await, GeetestServer::start().await);
+    let secret = json!({
+        "SMS_CODE_KEY": SMS_CODE_KEY,
+        "RONGLIAN_AUTH_TOKEN": tests::ronglian::AUTH_TOKEN,
+        "GEETEST_CAPTCHA_KEY": geetest::CAPTCHA_KEY,
+    });
+    let secrets = SecretsManagerServer::start(&secret.to_string()).await;
+    let sms = sms_with_captcha(&store, &ronglian, &captcha.env(), &secrets).await;
+
+    let pass = captcha.issue();
+    let uri = format!("/sms_codes/13800138000/?{}", pass.query());
+    let response = call(&sms, request("GET", &uri, &[], None)).await;
+    assert_eq!(response["statusCode"], 200, "{response} {:?}", captcha.refusals());
+    let code = ronglian.last_code_for("13800138000").expect("the code was sent");
+    let reused = format!("/sms_codes/13900139000/?{}", pass.query());
+    assert_eq!(
+        status_and_error(&call(&sms, request("GET", &reused, &[], None)).await),
+        (400, "captcha_expired".to_owned())
+    );
+    let mixed = geetest::Pass { pass_token: captcha.issue().pass_token, ..captcha.issue() };
+    let forged = format!("/sms_codes/13900139000/?{}", mixed.query());
+    assert_eq!(
+        status_and_error(&call(&sms, request("GET", &forged, &[], None)).await),
+        (400, "captcha_incorrect".to_owned())
+    );
+    captcha.set_mode(geetest::Mode::Stall(std::time::Duration::from_secs(10)));
+    let stalled = format!("/sms_codes/13900139000/?{}", captcha.issue().query());
+    assert_eq!(
+        status_and_error(&call(&sms, request("GET", &stalled, &[], None)).await),
+        (503, "captcha_unavailable".to_owned())
+    );
+    assert_eq!((ronglian.accepted().len(), captcha.received()), (1, 3), "one SMS; the reused pass asked no one");
+
+    let logs = sms.stop().await;
+    for leaked in [geetest::CAPTCHA_KEY, pass.pass_token.as_str(), code.as_str()] {
+        assert!(!logs.contains(leaked), "{leaked:?} appears in the logs:\n{logs}");
+    }
+    assert_eq!(captcha_verdicts(&logs, "geetest"), ["pass", "spent", "fail", "unavailable"]);
+}

@@ -102,6 +102,20 @@ fn every_variable_the_template_sets_is_one_the_code_reads() {
                 assert!(own.contains(required), "{name} needs {required}");
             }
         }
+        // The human check is judged where a code is sent and by the login's
+        // challenge (closing and the number change's password proof), and
+        // only there; Tencent's captcha signs with the key pair's id.
+        let judges = ["sms", "account"].contains(&name.as_str());
+        for variable in config::captcha_variables().map(|v| v.name) {
+            assert_eq!(
+                own.contains(variable),
+                judges && !config::secret_variables().any(|s| s == variable),
+                "{name} and {variable}"
+            );
+        }
+        if judges {
+            assert!(own.contains(config::TENCENT_SECRET_ID), "{name} needs {}", config::TENCENT_SECRET_ID);
+        }
         // The fixed codes let anyone in: only the function that hands them out has them.
         assert_eq!(own.contains(config::SMS_TEST_NUMBERS), name == "sms", "{name} and {}", config::SMS_TEST_NUMBERS);
     }
@@ -255,6 +269,7 @@ fn key_prefixes() -> BTreeMap<&'static str, BTreeSet<String>> {
             "sms",
             BTreeSet::from([
                 captcha.clone(),
+                kind(keys::pass("tencent", "a ticket")),
                 kind(keys::send_flag(&mobile)),
                 kind(keys::sms_code(&mobile)),
                 kind(keys::mobile_guard(&mobile)),
@@ -282,6 +297,7 @@ fn key_prefixes() -> BTreeMap<&'static str, BTreeSet<String>> {
             "account",
             BTreeSet::from([
                 captcha,
+                kind(keys::pass("tencent", "a ticket")),
                 limit(limits.captcha_failures_per_ip),
                 kind(keys::sms_code(&mobile)),
                 user,
@@ -329,7 +345,15 @@ fn the_stack_is_throttled_and_trusts_no_origin_by_default() {
         let reserved = serde_norway::to_string(&function["Properties"]["ReservedConcurrentExecutions"]).unwrap();
         assert_eq!(reserved.trim(), "!Ref ReservedConcurrency", "{name}");
     }
-    for secret in ["RonglianAuthToken", "AliyunAccessKeySecret", "TencentSecretKey", "SmsCodeKey", "SmsTestNumbers"] {
+    for secret in [
+        "RonglianAuthToken",
+        "AliyunAccessKeySecret",
+        "TencentSecretKey",
+        "TencentCaptchaAppSecretKey",
+        "GeetestCaptchaKey",
+        "SmsCodeKey",
+        "SmsTestNumbers",
+    ] {
         assert_eq!(template["Parameters"][secret]["NoEcho"], true, "{secret}");
     }
 }
@@ -385,6 +409,18 @@ fn the_provider_parameters_default_to_the_codes_defaults() {
     assert_eq!(default("TencentSmsBaseUrl"), config::TENCENT_DEFAULT_BASE_URL);
     assert_eq!(default("TencentSmsRegion"), config::TENCENT_DEFAULT_REGION);
     assert_eq!(default("SmsProviders"), "ronglian", "today's deployments keep sending through Ronglian");
+    assert_eq!(default("CaptchaTimeoutMs"), config::CAPTCHA_TIMEOUT_MS.default.to_string());
+    assert_eq!(default("TencentCaptchaBaseUrl"), config::TENCENT_CAPTCHA_DEFAULT_BASE_URL);
+    assert_eq!(default("GeetestBaseUrl"), config::GEETEST_DEFAULT_BASE_URL);
+    assert_eq!(default("CaptchaProvider"), "builtin", "no deployment needs a captcha account");
+    let allowed: Vec<&str> = parameters["CaptchaProvider"]["AllowedValues"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|value| value.as_str().unwrap())
+        .collect();
+    let known: Vec<&str> = shared::human::CaptchaProvider::ALL.iter().map(|p| p.name()).collect();
+    assert_eq!(allowed, known);
     // Each name the parameter allows is one the code takes.
     let pattern = parameters["SmsProviders"]["AllowedPattern"].as_str().unwrap();
     for name in config::PROVIDER_NAMES {
@@ -556,6 +592,7 @@ fn assert_published(watched: &Watched) {
             "Error" => shared::http::messages::MESSAGES.iter().any(|text| text.key() == value),
             "Purpose" => shared::domain::Purpose::parse(Some(value)).is_ok_and(|p| p.as_str() == value),
             "Function" => Function::ALL.iter().any(|f| f.name() == value),
+            "Verdict" => shared::service::human::VERDICTS.contains(&value),
             _ => true,
         };
         assert!(known, "{by}: {name} never has {dimension}={value}");
@@ -670,6 +707,21 @@ fn no_function_filters_its_metric_and_audit_lines_away() {
         assert!(
             ["TRACE", "DEBUG", "INFO"].contains(&level),
             "{name} filters at {level}: metrics and audit lines are INFO"
+        );
+    }
+}
+
+/// Every variable the code reads is in the README's configuration table.
+#[test]
+fn every_variable_is_in_the_readmes_configuration_table() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let table = readme.split("\n## Configuration\n").nth(1).expect("the README has a Configuration section");
+    let table = table.split("\n## ").next().unwrap();
+    for variable in config::variables() {
+        assert!(
+            table.contains(&format!("`{}`", variable.name)),
+            "{} is not in the README's configuration table",
+            variable.name
         );
     }
 }

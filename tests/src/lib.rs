@@ -1,12 +1,13 @@
 //! Test kit for the end-to-end suites: DynamoDB Local tables, loopback
-//! Ronglian, Aliyun and Tencent Cloud SMS servers that check signatures as
-//! the real services do, a Secrets Manager stand-in, a fault server, and helpers to run one case on both
+//! Ronglian, Aliyun and Tencent Cloud SMS servers and Tencent Cloud captcha
+//! and GeeTest v4 servers that check signatures as the real services do, a Secrets Manager stand-in, a fault server, and helpers to run one case on both
 //! stores.
 
 pub mod aliyun;
 pub mod counting;
 pub mod events;
 pub mod faults;
+pub mod geetest;
 pub mod harness;
 pub mod loopback;
 pub mod proxy;
@@ -16,6 +17,7 @@ pub mod secrets_manager;
 pub mod seed;
 pub mod telemetry;
 pub mod tencent;
+pub mod tencent_captcha;
 
 use aws_sdk_dynamodb::Client;
 use shared::store::{DynamoStore, MemoryStore, client_from_env, create_table};

@@ -1,5 +1,6 @@
-//! Returning users: `POST /login/` (with `image_code` and `image_code_id`
-//! once failures ask for a captcha), `POST /sms_login/`, `POST
+//! Returning users: `POST /login/` (with the configured human check's
+//! fields once failures ask for a captcha: `image_code` and
+//! `image_code_id` for the built-in image), `POST /sms_login/`, `POST
 //! /password_reset/`, `DELETE /sessions` (log out everywhere), `DELETE
 //! /account` (close it) and `POST /account/mobile/` (change its number).
 
@@ -10,11 +11,11 @@ use shared::domain::{Password, SmsCode, SmsCodeId};
 use shared::http;
 use shared::http::routes::{self, Function};
 use shared::http::{
-    ApiError, BadRequest, SessionDelivery, client_key, json_form, new_session, ok, serve, session_token, text,
-    with_session_cookie,
+    ApiError, BadRequest, SessionDelivery, client_key, json_form, new_session, ok, serve, session_token, source_ip,
+    text, with_session_cookie,
 };
 use shared::random::Random;
-use shared::service::{AccountService, Error, LoginProof};
+use shared::service::{AccountService, Challenge, Error, LoginProof};
 use shared::store::Store;
 use shared::telemetry::audit::{self, Event, LoginMethod};
 
@@ -35,6 +36,8 @@ async fn route<S: Store, C: Clock, R: Random + 'static>(
         .filter(|route| route.function == Function::Account)
         .ok_or(ApiError::NotFound)?;
     let client = client_key(request);
+    // Past its failures a password proof takes the configured human check, in the body.
+    let (provider, user_ip) = (service.human.provider(), source_ip(request));
     let ttl = service.session_ttl;
     match (route.method, route.path.trim_end_matches('/')) {
         ("POST", "/login") => {
@@ -45,8 +48,9 @@ async fn route<S: Store, C: Clock, R: Random + 'static>(
                 return Err(BadRequest::InvalidAccount.into());
             }
             let password = Password::parse(text(&form, "password")).map_err(|_| Error::LoginFailed)?;
-            let (captcha, delivery) = (http::captcha(&form)?, SessionDelivery::from_form(&form)?);
-            let token = service.login(account, &password, captcha.as_ref(), client.as_ref()).await?;
+            let (captcha, delivery) = (http::captcha(provider, &form)?, SessionDelivery::from_form(&form)?);
+            let challenge = captcha.as_ref().map(|proof| Challenge { proof, user_ip });
+            let token = service.login(account, &password, challenge, client.as_ref()).await?;
             Ok(new_session(&token, delivery, ttl))
         }
         ("POST", "/sms_login") => {
@@ -74,16 +78,18 @@ async fn route<S: Store, C: Clock, R: Random + 'static>(
             audit::expect(Event::AccountClosed);
             let token = session_token(request).ok_or(Error::NotLoggedIn)?;
             let form = json_form(request)?;
-            let (proof, captcha) = (proof(&form)?, http::captcha(&form)?);
-            service.close(&token, proof, captcha.as_ref(), client.as_ref()).await?;
+            let (proof, captcha) = (proof(&form)?, http::captcha(provider, &form)?);
+            let challenge = captcha.as_ref().map(|proof| Challenge { proof, user_ip });
+            service.close(&token, proof, challenge, client.as_ref()).await?;
             Ok(with_session_cookie(ok(Map::new()), None, 0))
         }
         ("POST", "/account/mobile") => {
             audit::expect(Event::MobileChanged);
             let token = session_token(request).ok_or(Error::NotLoggedIn)?;
             let form = json_form(request)?;
-            let (guess, proof, captcha) = (http::guess(&form)?, owner_proof(&form)?, http::captcha(&form)?);
-            service.change_mobile(&token, &guess, proof, captcha.as_ref(), client.as_ref()).await?;
+            let (guess, proof, captcha) = (http::guess(&form)?, owner_proof(&form)?, http::captcha(provider, &form)?);
+            let challenge = captcha.as_ref().map(|proof| Challenge { proof, user_ip });
+            service.change_mobile(&token, &guess, proof, challenge, client.as_ref()).await?;
             Ok(ok(Map::new()))
         }
         _ => Err(ApiError::NotFound),

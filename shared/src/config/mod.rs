@@ -1,6 +1,7 @@
 //! Configuration, read once per cold start: each section's variables are
 //! named, ranged and defaulted once, in its table.
 
+mod captcha;
 mod limits;
 mod providers;
 mod secrets;
@@ -9,6 +10,7 @@ mod sms;
 mod telemetry;
 mod var;
 
+pub use captcha::*;
 pub use limits::*;
 pub use providers::*;
 pub use secrets::{SECRETS_ARN, Secrets};
@@ -31,12 +33,19 @@ pub fn variables() -> impl Iterator<Item = Var> {
         .chain(limits::VARIABLES)
         .chain(telemetry::VARIABLES)
         .chain(providers::VARIABLES)
+        .chain(captcha::VARIABLES)
 }
 
 /// The SMS providers section's variables: `SMS_PROVIDERS`, the timeout and
 /// every provider's own.
 pub fn providers_variables() -> impl Iterator<Item = Var> {
     providers::VARIABLES.into_iter()
+}
+
+/// The human check's variables: `CAPTCHA_PROVIDER` and each provider's own
+/// (Tencent's key pair is the providers section's).
+pub fn captcha_variables() -> impl Iterator<Item = Var> {
+    captcha::VARIABLES.into_iter()
 }
 
 /// The variables whose values are secrets: deployed, they live in the
@@ -102,6 +111,8 @@ pub struct Config {
     pub test_numbers: TestNumbers,
     /// The CloudWatch namespace of the metrics.
     pub metrics_namespace: String,
+    /// The human check the SMS send (and the login's challenge) judge with.
+    pub captcha: CaptchaConfig,
 }
 
 impl Config {
@@ -153,6 +164,7 @@ impl Config {
             sms_code_key: sms.code_key,
             test_numbers: sms.test_numbers,
             metrics_namespace: telemetry::namespace(env)?,
+            captcha: CaptchaConfig::read(env)?,
         })
     }
 

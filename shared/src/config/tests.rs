@@ -34,6 +34,17 @@ const TENCENT: [(&str, &str); 5] = [
     (TENCENT_SMS_TEMPLATE_ID, "1110"),
 ];
 
+const TENCENT_CAPTCHA: [(&str, &str); 5] = [
+    (CAPTCHA_PROVIDER, "tencent"),
+    (TENCENT_SECRET_ID, "AKIDid"),
+    (TENCENT_SECRET_KEY, "the-secret-key"),
+    (TENCENT_CAPTCHA_APP_ID, "190000000"),
+    (TENCENT_CAPTCHA_APP_SECRET_KEY, "the-app-secret"),
+];
+
+const GEETEST_CAPTCHA: [(&str, &str); 3] =
+    [(CAPTCHA_PROVIDER, "geetest"), (GEETEST_CAPTCHA_ID, "the-captcha-id"), (GEETEST_CAPTCHA_KEY, "the-captcha-key")];
+
 fn every_provider() -> Vec<(&'static str, &'static str)> {
     let mut vars = vec![(SMS_PROVIDERS, "aliyun,tencent,ronglian")];
     vars.extend(RONGLIAN);
@@ -42,7 +53,7 @@ fn every_provider() -> Vec<(&'static str, &'static str)> {
     vars
 }
 
-fn numbers() -> [Number; 17] {
+fn numbers() -> [Number; 18] {
     [
         CAPTCHA_TTL_SECONDS,
         SMS_COOLDOWN_SECONDS,
@@ -61,15 +72,21 @@ fn numbers() -> [Number; 17] {
         SMS_PREFIX_FREE_SENDS,
         SMS_PREFIX_CREDIT_PER_VERIFY,
         SMS_PROVIDER_TIMEOUT_MS,
+        CAPTCHA_TIMEOUT_MS,
     ]
 }
 
 #[test]
 fn the_tables_list_exactly_the_variables_the_code_reads() {
-    let lookup = |name: &str| every_provider().into_iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_owned());
-    let env = Env::new(&lookup);
-    Config::read(&env).unwrap();
-    let read: BTreeSet<&str> = env.read().into_iter().collect();
+    // One human check at a time: what either provider reads, with every SMS provider.
+    let mut read: BTreeSet<&str> = BTreeSet::new();
+    for captcha in [TENCENT_CAPTCHA.as_slice(), GEETEST_CAPTCHA.as_slice()] {
+        let vars: Vec<(&str, &str)> = every_provider().into_iter().chain(captcha.iter().copied()).collect();
+        let lookup = |name: &str| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned());
+        let env = Env::new(&lookup);
+        Config::read(&env).unwrap();
+        read.extend(env.read());
+    }
     // SECRETS_ARN is read by `load`, before the rest.
     let listed: BTreeSet<&str> = variables().map(|var| var.name).filter(|name| *name != SECRETS_ARN).collect();
     assert_eq!(read, listed);
@@ -297,6 +314,81 @@ fn a_secret_that_is_not_a_json_object_of_strings_is_refused_without_its_text() {
 #[test]
 fn the_secret_variables_are_the_keys_and_tokens() {
     let secrets: BTreeSet<&str> = secret_variables().collect();
-    let expected = BTreeSet::from([SMS_CODE_KEY, RONGLIAN_AUTH_TOKEN, ALIYUN_ACCESS_KEY_SECRET, TENCENT_SECRET_KEY]);
+    let expected = BTreeSet::from([
+        SMS_CODE_KEY,
+        RONGLIAN_AUTH_TOKEN,
+        ALIYUN_ACCESS_KEY_SECRET,
+        TENCENT_SECRET_KEY,
+        TENCENT_CAPTCHA_APP_SECRET_KEY,
+        GEETEST_CAPTCHA_KEY,
+    ]);
     assert_eq!(secrets, expected);
+}
+
+#[test]
+fn the_captcha_is_the_builtin_image_unless_a_provider_is_named_and_only_its_variables_are_read() {
+    let captcha = |vars: &[(&str, &str)]| config(vars).map(|config| config.captcha);
+    let default = captcha(&[]).unwrap();
+    assert!(matches!(default.verifier, VerifierConfig::Builtin));
+    assert_eq!(default.timeout, std::time::Duration::from_secs(5));
+    // Another provider's variables, even half set or wrong, are not read.
+    let stray = [(TENCENT_CAPTCHA_APP_ID, "not a number"), (GEETEST_BASE_URL, "http://evil.example")];
+    assert!(matches!(captcha(&stray).unwrap().verifier, VerifierConfig::Builtin));
+    let mut geetest = GEETEST_CAPTCHA.to_vec();
+    geetest.push((TENCENT_CAPTCHA_APP_ID, "not a number"));
+    let VerifierConfig::Geetest(geetest) = captcha(&geetest).unwrap().verifier else { panic!() };
+    assert_eq!((geetest.captcha_id.as_str(), geetest.base_url.as_str()), ("the-captcha-id", GEETEST_DEFAULT_BASE_URL));
+    let VerifierConfig::Tencent(tencent) = captcha(&TENCENT_CAPTCHA).unwrap().verifier else { panic!() };
+    assert_eq!((tencent.app_id, tencent.base_url.as_str()), (190_000_000, TENCENT_CAPTCHA_DEFAULT_BASE_URL));
+    assert_eq!(tencent.secret_key.expose_secret(), "the-secret-key");
+    // The name is case-blind; anything else is refused.
+    let mut upper = GEETEST_CAPTCHA.to_vec();
+    upper[0] = (CAPTCHA_PROVIDER, " GeeTest ");
+    assert!(matches!(captcha(&upper).unwrap().verifier, VerifierConfig::Geetest(_)));
+    for bad in ["recaptcha", "builtin,tencent"] {
+        assert!(matches!(
+            captcha(&[(CAPTCHA_PROVIDER, bad)]),
+            Err(ConfigError::Invalid { name: CAPTCHA_PROVIDER, .. })
+        ));
+    }
+    assert_eq!(captcha(&[(CAPTCHA_TIMEOUT_MS.name, "250")]).unwrap().timeout, std::time::Duration::from_millis(250));
+}
+
+#[test]
+fn a_named_captcha_providers_variables_are_required_checked_and_hidden() {
+    for (missing, (name, _)) in TENCENT_CAPTCHA.iter().enumerate().skip(1) {
+        let vars: Vec<_> = TENCENT_CAPTCHA.iter().enumerate().filter(|(i, _)| *i != missing).map(|(_, v)| *v).collect();
+        assert_eq!(config(&vars).err(), Some(ConfigError::Missing(name)));
+    }
+    for (missing, (name, _)) in GEETEST_CAPTCHA.iter().enumerate().skip(1) {
+        let vars: Vec<_> = GEETEST_CAPTCHA.iter().enumerate().filter(|(i, _)| *i != missing).map(|(_, v)| *v).collect();
+        assert_eq!(config(&vars).err(), Some(ConfigError::Missing(name)));
+    }
+    let mut vars = TENCENT_CAPTCHA.to_vec();
+    vars[3] = (TENCENT_CAPTCHA_APP_ID, "abc");
+    assert!(matches!(config(&vars), Err(ConfigError::Invalid { name: TENCENT_CAPTCHA_APP_ID, .. })));
+    for (url, ok) in
+        [("http://127.0.0.1:9/", true), ("https://captcha.example", true), ("http://captcha.example", false)]
+    {
+        let mut tencent = TENCENT_CAPTCHA.to_vec();
+        tencent.push((TENCENT_CAPTCHA_BASE_URL, url));
+        assert_eq!(config(&tencent).is_ok(), ok, "{url}");
+        let mut geetest = GEETEST_CAPTCHA.to_vec();
+        geetest.push((GEETEST_BASE_URL, url));
+        assert_eq!(config(&geetest).is_ok(), ok, "{url}");
+    }
+    let shown = format!("{:?} {:?}", config(&TENCENT_CAPTCHA).unwrap(), config(&GEETEST_CAPTCHA).unwrap());
+    for secret in ["the-secret-key", "the-app-secret", "the-captcha-key"] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+}
+
+#[test]
+fn with_a_secret_the_captcha_keys_come_from_it() {
+    let secrets =
+        Secrets::parse(r#"{"GEETEST_CAPTCHA_KEY": "from-the-secret", "TENCENT_CAPTCHA_APP_SECRET_KEY": "x"}"#).unwrap();
+    let vars: HashMap<&str, &str> = GEETEST_CAPTCHA.into_iter().collect();
+    let config = Config::from_sources(|name| vars.get(name).map(|v| (*v).to_owned()), &secrets).unwrap();
+    let VerifierConfig::Geetest(geetest) = config.captcha.verifier else { panic!() };
+    assert_eq!(geetest.captcha_key.expose_secret(), "from-the-secret");
 }

@@ -12,6 +12,19 @@ pub const ALPHABET: &[u8] = b"CEHKMNPRTUVY23";
 /// How many characters a captcha shows.
 pub const LENGTH: usize = 4;
 
+/// Characters outside [`ALPHABET`] that people read for one inside it, and
+/// that one: a person who types `X` for a `K` means the `K`. Never onto
+/// another alphabet character, so no right answer can turn wrong.
+pub const LOOK_ALIKES: &[(u8, u8)] = &[
+    // The three misses of a blind read of 25 fresh captchas.
+    (b'X', b'K'),
+    (b'7', b'T'),
+    (b'G', b'C'),
+    // The same shapes without their distinguishing stroke.
+    (b'Z', b'2'),
+    (b'F', b'E'),
+];
+
 /// The characters drawn into one captcha, as shown (uppercase).
 #[derive(Clone, PartialEq, Eq)]
 pub struct CaptchaText(String);
@@ -64,6 +77,20 @@ impl CaptchaAnswer {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The answer with each look-alike read as the alphabet character it
+    /// stands for ([`LOOK_ALIKES`]), lowercased: what is compared with a
+    /// stored answer.
+    pub fn in_alphabet(&self) -> String {
+        self.0
+            .bytes()
+            .map(|b| {
+                let upper = b.to_ascii_uppercase();
+                let read = LOOK_ALIKES.iter().find(|(seen, _)| *seen == upper).map_or(upper, |(_, meant)| *meant);
+                char::from(read.to_ascii_lowercase())
+            })
+            .collect()
+    }
 }
 
 impl fmt::Debug for CaptchaAnswer {
@@ -93,6 +120,26 @@ mod tests {
         for confusable in b"0OQD1ILJ7Z5SG68B9A4WXF" {
             assert!(!ALPHABET.contains(confusable), "{}", *confusable as char);
         }
+    }
+
+    #[test]
+    fn every_look_alike_is_outside_the_alphabet_and_maps_into_it() {
+        for (seen, meant) in LOOK_ALIKES {
+            assert!(!ALPHABET.contains(seen), "{}", *seen as char);
+            assert!(ALPHABET.contains(meant), "{}", *meant as char);
+        }
+        for required in [(b'X', b'K'), (b'7', b'T'), (b'G', b'C')] {
+            assert!(LOOK_ALIKES.contains(&required));
+        }
+    }
+
+    #[test]
+    fn an_answer_is_read_into_the_alphabet_and_alphabet_characters_stay_as_they_are() {
+        assert_eq!(CaptchaAnswer::parse("x7Gz").unwrap().in_alphabet(), "ktc2");
+        let alphabet = std::str::from_utf8(ALPHABET).unwrap();
+        assert_eq!(CaptchaAnswer::parse(alphabet).unwrap().in_alphabet(), alphabet.to_ascii_lowercase());
+        // Characters with no look-alike in the alphabet stay, and so stay wrong.
+        assert_eq!(CaptchaAnswer::parse("0O5S").unwrap().in_alphabet(), "0o5s");
     }
 
     #[test]

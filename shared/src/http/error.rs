@@ -56,6 +56,8 @@ pub enum BadRequest {
     InvalidPurpose,
     #[error("no account given")]
     InvalidAccount,
+    #[error("invalid captcha response")]
+    InvalidCaptchaResponse,
     #[error("no proof of the owner given")]
     OwnerProofRequired,
 }
@@ -79,6 +81,18 @@ bad_request_from! {
     InvalidSmsCode => InvalidSmsCode,
     InvalidSmsCodeId => InvalidSmsCodeId,
     InvalidPurpose => InvalidPurpose,
+}
+
+impl From<crate::human::BadProof> for ApiError {
+    fn from(bad: crate::human::BadProof) -> Self {
+        use crate::human::BadProof as P;
+        ApiError::BadRequest(match bad {
+            P::Missing => BadRequest::MissingParameters,
+            P::InvalidCaptchaId => BadRequest::InvalidCaptchaId,
+            P::InvalidImageCode => BadRequest::InvalidImageCode,
+            P::Invalid => BadRequest::InvalidCaptchaResponse,
+        })
+    }
 }
 
 /// What the client is told: status, stable key, the id of the message for
@@ -126,6 +140,7 @@ impl ApiError {
                 B::InvalidSmsCodeId => with_attempts_left(outcome(BAD, "invalid_sms_code_id"), 0),
                 B::InvalidPurpose => outcome(BAD, "invalid_purpose"),
                 B::InvalidAccount => outcome(BAD, "invalid_account"),
+                B::InvalidCaptchaResponse => outcome(BAD, "invalid_captcha_response"),
                 B::OwnerProofRequired => outcome(BAD, "owner_proof_required"),
                 B::UnsupportedMediaType => outcome(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             },
@@ -133,6 +148,7 @@ impl ApiError {
                 S::NumberNotAllowed => outcome(BAD, "mobile_not_allowed"),
                 S::CaptchaExpired => outcome(BAD, "captcha_expired"),
                 S::CaptchaIncorrect => outcome(BAD, "captcha_incorrect"),
+                S::CaptchaUnavailable(_) => outcome(StatusCode::SERVICE_UNAVAILABLE, "captcha_unavailable"),
                 S::TooFrequent { retry_after } => Outcome {
                     retry_after: Some(*retry_after),
                     ..outcome(StatusCode::TOO_MANY_REQUESTS, "too_frequent")
@@ -285,6 +301,7 @@ mod tests {
             B::UnsupportedMediaType,
             B::InvalidPurpose,
             B::InvalidAccount,
+            B::InvalidCaptchaResponse,
             B::OwnerProofRequired,
         ];
         let limits = [
@@ -303,6 +320,11 @@ mod tests {
             S::NumberNotAllowed,
             S::CaptchaExpired,
             S::CaptchaIncorrect,
+            S::CaptchaUnavailable(crate::human::VerifierError {
+                provider: crate::human::CaptchaProvider::Tencent,
+                detail: "timeout".into(),
+                source: None,
+            }),
             S::TooFrequent { retry_after: 1 },
             S::SmsCodeExpired,
             S::SmsCodeIncorrect { attempts_left: 1 },

@@ -128,6 +128,12 @@ pub const MESSAGES: &[Text] = &[
     text("mobile_not_allowed", "SMS codes cannot be sent to this number", "无法向该号码发送短信验证码"),
     text("captcha_expired", "Verification code expired, please refresh", "图形验证码已过期，请刷新"),
     text("captcha_incorrect", "Incorrect verification code", "图形验证码错误"),
+    text(
+        "captcha_unavailable",
+        "The human check is briefly unavailable, please try again",
+        "人机验证服务暂时不可用，请稍后重试",
+    ),
+    text("invalid_captcha_response", "The human check's response is malformed", "人机验证参数格式错误"),
     text("too_frequent", "Operation is too frequent", "操作过于频繁，请稍后再试"),
     text("mobile_daily_limit", "Too many codes were sent to this number today", "该号码今日接收验证码的次数已达上限"),
     text(

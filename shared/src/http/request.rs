@@ -2,8 +2,9 @@
 //! several forms share, parameters, the client's address.
 
 use super::error::{ApiError, BadRequest};
-use crate::domain::{CaptchaAnswer, CaptchaId, ClientKey, Mobile, Password, SmsCode, SmsCodeId};
-use crate::service::{CaptchaProof, Guess};
+use crate::domain::{ClientKey, Mobile, Password, SmsCode, SmsCodeId};
+use crate::human::{CaptchaProvider, Proof};
+use crate::service::Guess;
 use lambda_http::http::header;
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::{Map, Value};
@@ -95,15 +96,16 @@ pub fn guess(form: &Map<String, Value>) -> Result<Guess, ApiError> {
     Ok(Guess { mobile, code, id })
 }
 
-/// `image_code` and `image_code_id`, the built-in captcha's answer, when
-/// the form carries either: both or neither.
-pub fn captcha(form: &Map<String, Value>) -> Result<Option<CaptchaProof>, ApiError> {
-    let (answer, id) = (text(form, "image_code").trim(), text(form, "image_code_id").trim());
-    match (answer.is_empty(), id.is_empty()) {
-        (true, true) => Ok(None),
-        (false, false) => Ok(Some(CaptchaProof { id: CaptchaId::parse(id)?, answer: CaptchaAnswer::parse(answer)? })),
-        _ => Err(BadRequest::MissingParameters.into()),
+/// The configured human check's answer, when the form carries any of
+/// `provider`'s fields (`image_code` and `image_code_id` for the built-in
+/// image, `ticket` and `randstr` for Tencent, GeeTest's four): all of them
+/// or none ([`Proof::from_json`]).
+pub fn captcha(provider: CaptchaProvider, form: &Map<String, Value>) -> Result<Option<Proof>, ApiError> {
+    let blank = |name: &&str| form.get(*name).is_none_or(|value| value.as_str().is_some_and(|s| s.trim().is_empty()));
+    if provider.fields().iter().all(blank) {
+        return Ok(None);
     }
+    Ok(Some(Proof::from_json(provider, form)?))
 }
 
 #[cfg(test)]
@@ -111,9 +113,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_captcha_is_both_fields_or_neither() {
+    fn a_captcha_is_the_configured_providers_fields_all_or_none() {
         let form = |value: Value| value.as_object().unwrap().clone();
-        let key = |value: Value| captcha(&form(value)).map(|proof| proof.is_some()).map_err(|error| error.key());
+        let read = |provider, value: Value| captcha(provider, &form(value)).map(|proof| proof.map(|p| p.provider()));
+        let key =
+            |value: Value| read(CaptchaProvider::Builtin, value).map(|proof| proof.is_some()).map_err(|e| e.key());
         assert_eq!(key(serde_json::json!({})), Ok(false));
         let id = "3f0c9a5e-2b1d-4c8e-9f6a-1d2e3f4a5b6c";
         assert_eq!(key(serde_json::json!({"image_code": "ab12", "image_code_id": id})), Ok(true));
@@ -121,6 +125,15 @@ mod tests {
         assert_eq!(key(serde_json::json!({"image_code_id": id})), Err("missing_parameters"));
         assert_eq!(key(serde_json::json!({"image_code": "ab12", "image_code_id": "x"})), Err("invalid_captcha_id"));
         assert_eq!(key(serde_json::json!({"image_code": "a b", "image_code_id": id})), Err("invalid_image_code"));
+        // Another provider's fields, its own: the image's are no answer to it.
+        let image = serde_json::json!({"image_code": "ab12", "image_code_id": id});
+        assert_eq!(read(CaptchaProvider::Tencent, image).map_err(|e| e.key()), Ok(None));
+        let tencent = serde_json::json!({"ticket": "t03", "randstr": "@r"});
+        assert_eq!(read(CaptchaProvider::Tencent, tencent).map_err(|e| e.key()), Ok(Some(CaptchaProvider::Tencent)));
+        let partial = serde_json::json!({"lot_number": "a1", "pass_token": "c3"});
+        assert_eq!(read(CaptchaProvider::Geetest, partial).map_err(|e| e.key()), Err("missing_parameters"));
+        let geetest = serde_json::json!({"lot_number": "a", "captcha_output": "b", "pass_token": "c", "gen_time": "1"});
+        assert_eq!(read(CaptchaProvider::Geetest, geetest).map_err(|e| e.key()), Ok(Some(CaptchaProvider::Geetest)));
     }
 
     #[test]

@@ -12,6 +12,16 @@ pub fn captcha(id: &CaptchaId) -> String {
     format!("captcha#{id}")
 }
 
+/// `pass#<provider>#<sha256 of the ticket or lot_number>`: a provider's
+/// pass, spent: `request` (the tag of the request that claimed it),
+/// `expires_at` an hour on; once a send has passed with it, `send_id` and
+/// `retry_at` too, a marker as the captcha's is
+/// ([`crate::human::Proof::key`] names it).
+pub fn pass(provider: &str, id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    format!("pass#{provider}#{}", hex::encode(Sha256::digest(id.as_bytes())))
+}
+
 /// `sendflag#<mobile>`: `send_id`, `expires_at` = end of the cooldown.
 pub fn send_flag(mobile: &Mobile) -> String {
     format!("sendflag#{}", mobile.as_str())
@@ -68,5 +78,7 @@ pub const GEN: &str = "gen";
 pub const PURPOSE: &str = "purpose";
 pub const REQUEST: &str = "request";
 pub const PREFIX: &str = "prefix";
+/// When a send marker's cooldown ends (its `expires_at` may be later).
+pub const RETRY_AT: &str = "retry_at";
 /// The number in a `limit#<kind>#<subject>#<window>` counter.
 pub const COUNT: &str = "count";

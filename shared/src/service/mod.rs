@@ -4,6 +4,7 @@
 mod account;
 mod captcha;
 mod codes;
+pub mod human;
 pub mod keys;
 mod limits;
 mod session;
@@ -12,8 +13,9 @@ mod users;
 
 pub use account::NewUser;
 pub use account::{AccountService, LoginProof};
-pub use captcha::{CaptchaProof, CaptchaService};
+pub use captcha::CaptchaService;
 pub use codes::{Guess, MAX_ATTEMPTS};
+pub use human::{Challenge, HumanCheck};
 pub use limits::{Limit, LimitKind, Limits};
 pub use session::{SessionInfo, SessionService};
 pub use sms::{SentCode, SmsService};
@@ -34,6 +36,10 @@ pub enum Error {
     CaptchaExpired,
     #[error("the captcha answer is wrong")]
     CaptchaIncorrect,
+    /// The human check could not judge (timeout, unreachable, no verdict):
+    /// fail closed.
+    #[error("the human check is unavailable")]
+    CaptchaUnavailable(#[source] crate::human::VerifierError),
     #[error("a code was sent to this number recently; retry in {retry_after} s")]
     TooFrequent { retry_after: i64 },
     #[error("a limit was reached ({kind:?}); retry in {retry_after} s")]

@@ -1,12 +1,13 @@
-//! Sending an SMS code: judge the captcha once, then hold the send flag,
+//! Sending an SMS code: judge the human check once, then hold the send flag,
 //! store the code and count the caps in one transaction, then send.
 
-use super::captcha::{self, Taken};
+use super::human::{HumanCheck, Judged, PASS_TTL};
 use super::{Error, Limit, Limits, keys};
 use crate::clock::{Clock, EpochSeconds};
 use crate::config::{Config, TestNumbers};
 use crate::crypto::code_key::CodeKey;
-use crate::domain::{CaptchaAnswer, CaptchaId, ClientKey, Mobile, Purpose, SmsCode, SmsCodeId};
+use crate::domain::{ClientKey, Mobile, Purpose, SmsCode, SmsCodeId};
+use crate::human::Proof;
 use crate::random::Random;
 use crate::sms::{NumberRefusal, SmsError, SmsSender};
 use crate::store::{Cancelled, Check, Cond, Item, Op, Store, StoreError, Write};
@@ -29,6 +30,8 @@ pub struct SmsService<S, M, C, R> {
     pub allowed_prefixes: Vec<String>,
     /// Numbers that get a fixed code and no SMS.
     pub test_numbers: TestNumbers,
+    /// The human check every send must pass (`CAPTCHA_PROVIDER`).
+    pub human: HumanCheck,
 }
 
 /// A send's answer: the id every guess of the code must carry, and the
@@ -63,19 +66,23 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
             limits: Limits::from(config.limits),
             allowed_prefixes: config.sms_number_prefixes.clone(),
             test_numbers: config.test_numbers.clone(),
+            human: HumanCheck::new(config),
         }
     }
 
     /// Sends a code for `purpose` to `mobile` and returns the id every guess
     /// of it must carry. Two DynamoDB calls on the happy path:
     ///
-    /// 1. One DeleteItem takes the captcha: of concurrent requests on one
-    ///    captcha exactly one judges it; a wrong or unknown answer counts
-    ///    against the client's failure cap and ends there, having touched no
-    ///    item but its captcha and its own counter. A captcha already taken
-    ///    by this very send (same captcha, answer, number and purpose, within
-    ///    the cooldown: an app retrying a send whose answer it lost) answers
-    ///    with the first send's id again and sends nothing.
+    /// 1. The human check is spent and judged ([`HumanCheck`]): one
+    ///    DeleteItem takes the built-in captcha, or one conditional PutItem
+    ///    claims a provider's pass before the provider is asked (one call to
+    ///    it). Of concurrent requests on one proof exactly one is judged; a
+    ///    wrong, unknown or spent one counts against the client's failure cap
+    ///    and ends there, having touched no item but its own and the client's
+    ///    counter; a provider that cannot answer is a 503 and no SMS. A proof
+    ///    already spent by this very send (same proof, number and purpose,
+    ///    within the cooldown: an app retrying a send whose answer it lost)
+    ///    answers with the first send's id again and sends nothing.
     /// 2. One transaction holds the number's send flag, stores the code's
     ///    HMAC, checks the number is registered or not as `purpose` needs
     ///    (a sign-up code to a taken number costs no SMS), counts the per-number,
@@ -92,10 +99,10 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
     pub async fn send_code(
         &self,
         mobile: &Mobile,
-        captcha_id: &CaptchaId,
-        answer: &CaptchaAnswer,
+        proof: &Proof,
         purpose: Purpose,
         client: Option<&ClientKey>,
+        user_ip: Option<&str>,
     ) -> Result<SentCode, Error> {
         audit::mobile(mobile);
         audit::purpose(purpose);
@@ -104,11 +111,15 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
         }
         let now = self.clock.now();
         // Labelled, so that no code's tag (id:code) can ever equal a request's.
-        let parts = ["send", captcha_id.as_str(), answer.as_str(), mobile.as_str(), purpose.as_str()];
+        let proof_parts = proof.parts();
+        let mut parts = vec!["send"];
+        parts.extend(proof_parts.iter().map(String::as_str));
+        parts.extend([mobile.as_str(), purpose.as_str()]);
         let request = self.code_key.tag_parts(&parts);
-        if let Some(repeated) = self.judge_captcha(captcha_id, answer, &request, client, now).await? {
-            return Ok(repeated);
+        if let Judged::Repeat(marker) = self.human.judge(&self.store, proof, &request, client, user_ip, now).await? {
+            return self.repeated(&marker, now);
         }
+        let marker_key = proof.key();
 
         let fixed = self.test_numbers.code_for(mobile);
         let code = fixed.cloned().unwrap_or_else(|| SmsCode::generate(&self.random));
@@ -135,10 +146,11 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
             }
             .labelled(SEND_FLAG_HELD),
             Op::Put {
-                item: Item::new(keys::captcha(captcha_id))
+                item: Item::new(marker_key.clone())
                     .with_s(keys::REQUEST, &request)
                     .with_s(keys::SEND_ID, id.as_str())
-                    .expiring_at(now + self.cooldown),
+                    .with_n(keys::RETRY_AT, now + self.cooldown)
+                    .expiring_at(now + self.marker_ttl(proof)),
                 cond: Cond::Always,
             }
             .labelled("captcha passed"),
@@ -170,7 +182,7 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
         match self.deliver(mobile, &code, purpose).await {
             Ok(()) => Ok(sent),
             Err(error) if error.certainly_not_sent() => {
-                self.release(mobile, captcha_id, &sent.id, &caps, now).await;
+                self.release(mobile, (&marker_key, self.marker_ttl(proof)), &sent.id, &caps, now).await;
                 Err(match error {
                     SmsError::NumberRefused { reason: NumberRefusal::RateLimited, .. } => {
                         Error::ProviderLimit { retry_after: self.cooldown }
@@ -206,37 +218,21 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
         result
     }
 
-    /// Spends the captcha with one atomic take and compares the answer in
-    /// code ([`captcha::take`]): right or wrong, this is its only judgement.
-    /// A captcha a send has already passed is a marker of that send
-    /// (`request`), which the take leaves in place: the same send again gets
-    /// the first one's answer, however many times and however concurrently;
-    /// anything else finds the captcha spent.
-    async fn judge_captcha(
-        &self,
-        captcha_id: &CaptchaId,
-        answer: &CaptchaAnswer,
-        request: &str,
-        client: Option<&ClientKey>,
-        now: EpochSeconds,
-    ) -> Result<Option<SentCode>, Error> {
-        let failure = match captcha::take(&self.store, captcha_id, answer, now).await? {
-            Taken::Right => return Ok(None),
-            Taken::Marker(marker) if marker.s(keys::REQUEST).is_ok_and(|made_by| captcha::same(made_by, request)) => {
-                return self.repeated(&marker, now).map(Some);
-            }
-            // Another request's marker: this captcha was spent.
-            Taken::Marker(_) => Error::CaptchaExpired,
-            Taken::Failed(failure) => failure,
-        };
-        Err(captcha::failed(&self.store, &self.limits, failure, client, now).await)
+    /// How long a send's marker lives: the cooldown, and for a provider's
+    /// pass at least as long as the provider might accept it again.
+    fn marker_ttl(&self, proof: &Proof) -> i64 {
+        match proof {
+            Proof::Image { .. } => self.cooldown,
+            Proof::Tencent { .. } | Proof::Geetest { .. } => self.cooldown.max(PASS_TTL),
+        }
     }
 
     /// The answer to a repeat of the send `marker` records: its id and what
     /// is left of its cooldown and its code. Nothing is sent or written.
     fn repeated(&self, marker: &Item, now: EpochSeconds) -> Result<SentCode, Error> {
         let id = SmsCodeId::parse(marker.s(keys::SEND_ID)?).map_err(Error::internal)?;
-        let retry_after = marker.expires_at().map_or(self.cooldown, |at| (at - now).max(1));
+        let cooldown_ends = marker.n(keys::RETRY_AT).ok().or_else(|| marker.expires_at());
+        let retry_after = cooldown_ends.map_or(self.cooldown, |at| (at - now).max(1));
         // The marker lasts the cooldown from the send; the code, its lifetime from the send.
         let expires_in = (self.code_ttl - (self.cooldown - retry_after)).max(0);
         audit::repeated();
@@ -293,7 +289,7 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
     async fn release(
         &self,
         mobile: &Mobile,
-        captcha_id: &CaptchaId,
+        (marker_key, marker_ttl): (&str, i64),
         id: &SmsCodeId,
         caps: &[(Limit, &str)],
         now: EpochSeconds,
@@ -308,18 +304,18 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
             tracing::warn!(to = %mobile, error = %error, "releasing the send flag failed; it expires with the cooldown");
         }
         // On its own: a marker replaced by a new captcha must not stop the release above.
-        self.spend_marker(captcha_id, id, now).await;
+        self.spend_marker(marker_key, marker_ttl, id, now).await;
     }
 
     /// Replaces a released send's marker with one no request matches, until
     /// the cooldown ends, if it is still this send's (a new captcha under
     /// the id is left alone). Takes never remove a marker, so no repeat can
     /// put the old one back.
-    async fn spend_marker(&self, captcha_id: &CaptchaId, id: &SmsCodeId, now: EpochSeconds) {
-        let spent = Item::new(keys::captcha(captcha_id))
+    async fn spend_marker(&self, marker_key: &str, marker_ttl: i64, id: &SmsCodeId, now: EpochSeconds) {
+        let spent = Item::new(marker_key)
             .with_s(keys::REQUEST, RELEASED)
             .with_s(keys::SEND_ID, id.as_str())
-            .expiring_at(now + self.cooldown);
+            .expiring_at(now + marker_ttl);
         let mine = Cond::Live(vec![Check::eq_s(keys::SEND_ID, id.as_str())]);
         match self.store.put(spent, mine, now).await {
             Ok(()) | Err(StoreError::ConditionFailed { .. }) => {}

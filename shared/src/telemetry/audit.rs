@@ -63,6 +63,8 @@ pub(super) struct Pending {
     repeated: bool,
     /// An attempt's provider and the provider's own answer code.
     provider: Option<(&'static str, Option<String>)>,
+    captcha_provider: Option<&'static str>,
+    captcha: Option<&'static str>,
 }
 
 impl Pending {
@@ -101,6 +103,16 @@ pub fn test_number() {
 /// The request repeated an earlier send and was answered with its code.
 pub fn repeated() {
     with_scope(|scope| scope.audit.repeated = true);
+}
+
+/// The human check the request was judged by (`builtin`, `tencent`, `geetest`).
+pub fn captcha_provider(provider: &'static str) {
+    with_scope(|scope| scope.audit.captcha_provider = Some(provider));
+}
+
+/// The human check's verdict: `pass`, `fail`, `spent` or `unavailable`.
+pub fn captcha(verdict: &'static str) {
+    with_scope(|scope| scope.audit.captcha = Some(verdict));
 }
 
 /// A right code was spent: written at once, with the request's context.
@@ -188,6 +200,12 @@ fn line(
             line.insert("provider_code".to_owned(), json!(code));
         }
     }
+    if let Some(provider) = pending.captcha_provider {
+        line.insert("captcha_provider".to_owned(), json!(provider));
+    }
+    if let Some(verdict) = pending.captcha {
+        line.insert("captcha".to_owned(), json!(verdict));
+    }
     Value::Object(line).to_string()
 }
 
@@ -215,6 +233,18 @@ mod tests {
                    "request_id": "req-1", "client_ip": "203.0.113.9", "mobile": "138****8000", "method": "password"})
         );
         assert!(!line.contains("13800138000"));
+    }
+
+    #[test]
+    fn the_human_checks_verdict_and_provider_are_in_the_line() {
+        let pending = Pending {
+            event: Some(Event::CodeSent),
+            captcha_provider: Some("tencent"),
+            captcha: Some("spent"),
+            ..Pending::default()
+        };
+        let json: Value = serde_json::from_str(&pending.line(&context(), Err("captcha_expired")).unwrap()).unwrap();
+        assert_eq!((&json["captcha_provider"], &json["captcha"]), (&json!("tencent"), &json!("spent")));
     }
 
     #[test]

@@ -63,6 +63,11 @@ pub enum Metric {
     DynamoDbLatency,
     /// A function's process started, by `Function`.
     ColdStarts,
+    /// A human check judged, by `Provider` and `Verdict` (`pass`, `fail`,
+    /// `spent`, `unavailable`).
+    CaptchaVerdicts,
+    /// How long the human check took to judge, by `Provider`.
+    CaptchaLatency,
 }
 
 impl Metric {
@@ -82,12 +87,14 @@ impl Metric {
             Metric::Failovers => "Failovers",
             Metric::DynamoDbLatency => "DynamoDBLatency",
             Metric::ColdStarts => "ColdStarts",
+            Metric::CaptchaVerdicts => "CaptchaVerdicts",
+            Metric::CaptchaLatency => "CaptchaLatency",
         }
     }
 
     pub fn unit(self) -> Unit {
         match self {
-            Metric::ProviderLatency | Metric::DynamoDbLatency => Unit::Milliseconds,
+            Metric::ProviderLatency | Metric::DynamoDbLatency | Metric::CaptchaLatency => Unit::Milliseconds,
             _ => Unit::Count,
         }
     }
@@ -104,6 +111,8 @@ impl Metric {
             Metric::Failovers => &[&[], &["Provider"]],
             Metric::DynamoDbLatency => &[&["Operation"]],
             Metric::ColdStarts => &[&["Function"]],
+            Metric::CaptchaVerdicts => &[&["Provider", "Verdict"]],
+            Metric::CaptchaLatency => &[&["Provider"]],
             Metric::TestNumberUses | Metric::ProviderCalls | Metric::ProviderLatency => &[&[]],
         }
     }

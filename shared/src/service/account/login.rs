@@ -9,9 +9,8 @@ use super::AccountService;
 use crate::clock::{Clock, EpochSeconds};
 use crate::domain::{Account, ClientKey, Password, SessionToken};
 use crate::random::Random;
-use crate::service::captcha;
 use crate::service::users::UserRecord;
-use crate::service::{CaptchaProof, Error, keys};
+use crate::service::{Challenge, Error, keys};
 use crate::store::{Store, StoreError, Write};
 use crate::telemetry::audit;
 
@@ -19,8 +18,10 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     /// Logs in with a username or number and a password; returns a new
     /// session's token.
     ///
-    /// A captcha, if the request carries one, is judged first (one
-    /// DeleteItem). Then one transaction counts the attempt against the name
+    /// A captcha, if the request carries one, is judged first by the
+    /// configured human check ([`crate::service::HumanCheck::check`]: one
+    /// DeleteItem takes the built-in image, one conditional PutItem claims
+    /// a provider's pass before the provider is asked). Then one transaction counts the attempt against the name
     /// as typed and against the client (see [`AccountService::admit`]), while
     /// one GetItem reads the user or its mirror under the number, both at
     /// once; only an admitted attempt is hashed, once, an unknown account
@@ -33,7 +34,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         &self,
         account: &str,
         password: &Password,
-        captcha: Option<&CaptchaProof>,
+        captcha: Option<Challenge<'_>>,
         client: Option<&ClientKey>,
     ) -> Result<SessionToken, Error> {
         let now = self.clock.now();
@@ -90,7 +91,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         &self,
         user: &UserRecord,
         password: &Password,
-        captcha: Option<&CaptchaProof>,
+        captcha: Option<Challenge<'_>>,
         client: Option<&ClientKey>,
         now: EpochSeconds,
     ) -> Result<Vec<Write>, Error> {
@@ -103,7 +104,8 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
 
     /// Lets a password attempt through to the hash, or refuses it first.
     ///
-    /// A captcha, if given, is judged once ([`captcha::judge`]). Then one
+    /// A captcha, if given, is judged once
+    /// ([`crate::service::HumanCheck::check`]). Then one
     /// transaction counts the attempt as a failure, before it is one:
     /// against the client under its hard cap (and, without a captcha, under
     /// the lower count past which its logins need one), and against the
@@ -119,14 +121,15 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     async fn admit(
         &self,
         name: Option<&str>,
-        captcha: Option<&CaptchaProof>,
+        captcha: Option<Challenge<'_>>,
         client: Option<&ClientKey>,
         now: EpochSeconds,
     ) -> Result<Vec<Write>, Error> {
         let limits = &self.limits;
         let solved = match captcha {
             Some(proof) => {
-                captcha::judge(&self.store, limits, proof, client, now).await?;
+                // Boxed: a verifier's request is a deep future, and a login nests it in a join.
+                Box::pin(self.human.check(&self.store, proof.proof, client, proof.user_ip, now)).await?;
                 true
             }
             None => false,

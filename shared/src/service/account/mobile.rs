@@ -2,13 +2,13 @@
 //! owner, then one transaction that moves the number and ends every other
 //! session.
 
-use super::{AccountService, CaptchaProof, LoginProof, account_refusal};
+use super::{AccountService, LoginProof, account_refusal};
 use crate::clock::Clock;
 use crate::domain::{ClientKey, Purpose, SessionToken};
 use crate::random::Random;
-use crate::service::Error;
 use crate::service::codes::{self, Guess};
 use crate::service::users::{SESSION_ENDED, UserRecord, session_and_account};
+use crate::service::{Challenge, Error};
 use crate::store::{Store, StoreError};
 use crate::telemetry::audit;
 
@@ -35,7 +35,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         token: &SessionToken,
         guess: &Guess,
         proof: LoginProof,
-        captcha: Option<&CaptchaProof>,
+        captcha: Option<Challenge<'_>>,
         client: Option<&ClientKey>,
     ) -> Result<(), Error> {
         let now = self.clock.now();

@@ -9,7 +9,7 @@ pub use register::NewUser;
 
 use super::codes::{self, CODE_GONE, Guess, RightGuess};
 use super::users::{ACCOUNT_CHANGED, MIRROR_CHANGED, UserRecord, session_account};
-use super::{CaptchaProof, Error, Limits, keys};
+use super::{Challenge, Error, HumanCheck, Limits, keys};
 use crate::clock::{Clock, EpochSeconds};
 use crate::config::Config;
 use crate::crypto::code_key::CodeKey;
@@ -45,6 +45,9 @@ pub struct AccountService<S, C, R> {
     pub limits: Limits,
     /// Seconds a new session lasts.
     pub session_ttl: i64,
+    /// The human check a login past its failures must pass
+    /// (`CAPTCHA_PROVIDER`), as an SMS send does.
+    pub human: HumanCheck,
 }
 
 impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
@@ -58,6 +61,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
             code_key,
             limits: Limits::from(config.limits),
             session_ttl: config.lifetimes.session,
+            human: HumanCheck::new(config),
         }
     }
 
@@ -124,7 +128,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         &self,
         token: &SessionToken,
         proof: LoginProof,
-        captcha: Option<&CaptchaProof>,
+        captcha: Option<Challenge<'_>>,
         client: Option<&ClientKey>,
     ) -> Result<(), Error> {
         let now = self.clock.now();
@@ -155,7 +159,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         &self,
         user: &UserRecord,
         proof: LoginProof,
-        captcha: Option<&CaptchaProof>,
+        captcha: Option<Challenge<'_>>,
         purpose: Purpose,
         client: Option<&ClientKey>,
         now: EpochSeconds,
