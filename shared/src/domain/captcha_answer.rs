@@ -167,8 +167,11 @@ mod tests {
 
     proptest! {
         #[test]
-        fn parsing_never_panics(input in "\\PC*") {
-            let _ = CaptchaAnswer::parse(&input);
+        fn whatever_is_accepted_is_1_to_16_lowercase_letters_or_digits(input in "[A-Za-z0-9' é-]{0,18}") {
+            if let Ok(parsed) = CaptchaAnswer::parse(&input) {
+                prop_assert!((1..=16).contains(&parsed.as_str().len()));
+                prop_assert!(parsed.as_str().bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+            }
         }
 
         #[test]
