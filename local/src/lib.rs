@@ -17,6 +17,7 @@ use shared::config::Config;
 use shared::crypto::code_key::CodeKey;
 use shared::http::ApiError;
 use shared::http::routes::{self, Function, NoMatch};
+use shared::one_tap::AnyCarrier;
 use shared::random::Random;
 use shared::service::{AccountService, CaptchaService, SessionService, SmsService};
 use shared::sms::SmsSender;
@@ -31,6 +32,9 @@ pub struct LocalApi<S, M, C, R> {
     pub sms: SmsService<Arc<S>, Arc<M>, Arc<C>, Arc<R>>,
     pub session: SessionService<Arc<S>, Arc<C>>,
     pub account: AccountService<Arc<S>, Arc<C>, R>,
+    /// What proves numbers for one-tap: Aliyun's `GetMobile` when
+    /// configured; `None` turns one-tap off.
+    pub carrier: Option<AnyCarrier>,
 }
 
 /// A handler's answer could not be made into a Lambda response.
@@ -49,7 +53,8 @@ where
     C: Clock + 'static,
     R: Random + 'static,
 {
-    /// Wires every service as the Lambdas do, with `config`'s lifetimes and limits.
+    /// Wires every service as the Lambdas do, with `config`'s lifetimes and
+    /// limits. A carrier client that cannot be built leaves one-tap off.
     pub fn new(store: Arc<S>, sender: Arc<M>, clock: Arc<C>, random: Arc<R>, config: &Config) -> Self {
         // Without SMS_CODE_KEY the codes need only outlive this process.
         let code_key = CodeKey::from_config(config).unwrap_or_else(|_| CodeKey::random(&*random));
@@ -65,6 +70,10 @@ where
             ),
             account: AccountService::new(config, Arc::clone(&store), Arc::clone(&clock), random, code_key),
             session: SessionService::new(config, store, clock),
+            carrier: AnyCarrier::from_config(config.one_tap.carrier.as_ref()).unwrap_or_else(|error| {
+                tracing::error!(error = %error, "building the one-tap client failed; one-tap is off");
+                None
+            }),
         }
     }
 
@@ -73,7 +82,7 @@ where
         match function {
             Function::Captcha => captcha::handle(&self.captcha, request).await,
             Function::Sms => sms::handle(&self.sms, request).await,
-            Function::Register => register::handle(&self.account, request).await,
+            Function::Register => register::handle(&self.account, self.carrier.as_ref(), request).await,
             Function::Session => session::handle(&self.session, request).await,
             Function::Account => account::handle(&self.account, request).await,
         }

@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod domain;
 pub mod endpoint;
 pub mod http;
+pub mod one_tap;
 pub mod random;
 pub mod service;
 pub mod signing;

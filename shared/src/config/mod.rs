@@ -2,6 +2,7 @@
 //! named, ranged and defaulted once, in its table.
 
 mod limits;
+mod one_tap;
 mod providers;
 mod secrets;
 mod sessions;
@@ -10,6 +11,7 @@ mod telemetry;
 mod var;
 
 pub use limits::*;
+pub use one_tap::*;
 pub use providers::*;
 pub use secrets::{SECRETS_ARN, Secrets};
 pub use sessions::*;
@@ -31,6 +33,7 @@ pub fn variables() -> impl Iterator<Item = Var> {
         .chain(limits::VARIABLES)
         .chain(telemetry::VARIABLES)
         .chain(providers::VARIABLES)
+        .chain(one_tap::VARIABLES)
 }
 
 /// The SMS providers section's variables: `SMS_PROVIDERS`, the timeout and
@@ -102,6 +105,8 @@ pub struct Config {
     pub test_numbers: TestNumbers,
     /// The CloudWatch namespace of the metrics.
     pub metrics_namespace: String,
+    /// Carrier one-tap login and its signup tickets.
+    pub one_tap: OneTapSection,
 }
 
 impl Config {
@@ -153,6 +158,7 @@ impl Config {
             sms_code_key: sms.code_key,
             test_numbers: sms.test_numbers,
             metrics_namespace: telemetry::namespace(env)?,
+            one_tap: OneTapSection::read(env)?,
         })
     }
 

@@ -42,7 +42,7 @@ fn every_provider() -> Vec<(&'static str, &'static str)> {
     vars
 }
 
-fn numbers() -> [Number; 16] {
+fn numbers() -> [Number; 18] {
     [
         CAPTCHA_TTL_SECONDS,
         SMS_COOLDOWN_SECONDS,
@@ -60,6 +60,8 @@ fn numbers() -> [Number; 16] {
         SMS_PREFIX_FREE_SENDS,
         SMS_PREFIX_CREDIT_PER_VERIFY,
         SMS_PROVIDER_TIMEOUT_MS,
+        ONE_TAP_PER_IP_PER_HOUR,
+        SIGNUP_TICKET_TTL_SECONDS,
     ]
 }
 

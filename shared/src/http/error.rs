@@ -4,8 +4,8 @@
 use super::messages::{Lang, message};
 use super::response::json_response;
 use crate::domain::{
-    InvalidCaptchaAnswer, InvalidCaptchaId, InvalidMobile, InvalidPassword, InvalidPurpose, InvalidSmsCode,
-    InvalidSmsCodeId, InvalidUsername,
+    InvalidCaptchaAnswer, InvalidCaptchaId, InvalidCarrierToken, InvalidMobile, InvalidPassword, InvalidPurpose,
+    InvalidSignupTicket, InvalidSmsCode, InvalidSmsCodeId, InvalidUsername,
 };
 use crate::service::{Error as ServiceError, LimitKind};
 use lambda_http::http::{HeaderValue, StatusCode, header};
@@ -56,6 +56,10 @@ pub enum BadRequest {
     InvalidPurpose,
     #[error("no account given")]
     InvalidAccount,
+    #[error("invalid carrier one-tap token")]
+    InvalidOneTapToken,
+    #[error("invalid signup ticket")]
+    InvalidSignupTicket,
 }
 
 macro_rules! bad_request_from {
@@ -77,6 +81,8 @@ bad_request_from! {
     InvalidSmsCode => InvalidSmsCode,
     InvalidSmsCodeId => InvalidSmsCodeId,
     InvalidPurpose => InvalidPurpose,
+    InvalidCarrierToken => InvalidOneTapToken,
+    InvalidSignupTicket => InvalidSignupTicket,
 }
 
 /// What the client is told: status, stable key, the id of the message for
@@ -124,6 +130,8 @@ impl ApiError {
                 B::InvalidSmsCodeId => with_attempts_left(outcome(BAD, "invalid_sms_code_id"), 0),
                 B::InvalidPurpose => outcome(BAD, "invalid_purpose"),
                 B::InvalidAccount => outcome(BAD, "invalid_account"),
+                B::InvalidOneTapToken => outcome(BAD, "invalid_one_tap_token"),
+                B::InvalidSignupTicket => outcome(BAD, "invalid_signup_ticket"),
                 B::UnsupportedMediaType => outcome(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             },
             ApiError::Service(error) => match error {
@@ -145,6 +153,7 @@ impl ApiError {
                         LimitKind::LoginAccount => "login_locked",
                         LimitKind::LoginIp => "login_ip_limit",
                         LimitKind::PrefixAllowance => "prefix_suspended",
+                        LimitKind::OneTapIp => "one_tap_ip_limit",
                     };
                     Outcome { retry_after: Some(*retry_after), ..outcome(StatusCode::TOO_MANY_REQUESTS, key) }
                 }
@@ -164,6 +173,11 @@ impl ApiError {
                 S::UsernameTaken => outcome(StatusCode::CONFLICT, "username_taken"),
                 S::MobileTaken => outcome(StatusCode::CONFLICT, "mobile_taken"),
                 S::NotLoggedIn => outcome(StatusCode::UNAUTHORIZED, "not_logged_in"),
+                S::OneTapDisabled => outcome(StatusCode::NOT_FOUND, "one_tap_disabled"),
+                S::OneTapRefused(_) => outcome(StatusCode::UNAUTHORIZED, "one_tap_refused"),
+                S::OneTapFailed(_) => outcome(StatusCode::BAD_GATEWAY, "one_tap_failed"),
+                S::SignupTicketExpired => outcome(BAD, "signup_ticket_expired"),
+                S::SignupTicketMismatch => outcome(BAD, "signup_ticket_mismatch"),
                 S::ProviderLimit { retry_after } => Outcome {
                     retry_after: Some(*retry_after),
                     ..outcome(StatusCode::TOO_MANY_REQUESTS, "sms_provider_limit")
@@ -285,6 +299,8 @@ mod tests {
             B::UnsupportedMediaType,
             B::InvalidPurpose,
             B::InvalidAccount,
+            B::InvalidOneTapToken,
+            B::InvalidSignupTicket,
         ];
         let limits = [
             LimitKind::MobileDaily,
@@ -296,6 +312,7 @@ mod tests {
             LimitKind::LoginAccount,
             LimitKind::LoginIp,
             LimitKind::PrefixAllowance,
+            LimitKind::OneTapIp,
         ];
         let service = [
             S::NumberNotAllowed,
@@ -311,6 +328,11 @@ mod tests {
             S::UsernameTaken,
             S::MobileTaken,
             S::NotLoggedIn,
+            S::OneTapDisabled,
+            S::OneTapRefused("isv.INVALID_TOKEN".into()),
+            S::OneTapFailed("timeout".into()),
+            S::SignupTicketExpired,
+            S::SignupTicketMismatch,
             S::ProviderLimit { retry_after: 60 },
             S::NumberRefused,
             S::SmsRefused("every provider refused".into()),

@@ -49,6 +49,8 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/sms_codes/{mobile}", Function::Sms),
     route("POST", "/register/", Function::Register),
     route("POST", "/register", Function::Register),
+    route("POST", "/one_tap_login/", Function::Register),
+    route("POST", "/one_tap_login", Function::Register),
     route("GET", "/session", Function::Session),
     route("GET", "/session/", Function::Session),
     route("DELETE", "/session", Function::Session),

@@ -54,6 +54,13 @@ pub fn session(hash: &TokenHash) -> String {
     format!("session#{}", hash.as_str())
 }
 
+/// `signupticket#<sha256 of ticket>`: `mobile` (the number the carrier
+/// proved), `expires_at`. Spent by the sign-up it lets through, in the
+/// transaction that creates the account.
+pub fn signup_ticket(hash: &TokenHash) -> String {
+    format!("signupticket#{}", hash.as_str())
+}
+
 pub const ANSWER: &str = "answer";
 pub const SEND_ID: &str = "send_id";
 pub const CODE: &str = "code";

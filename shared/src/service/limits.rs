@@ -30,6 +30,8 @@ pub enum LimitKind {
     /// SMS to one number prefix per hour beyond what verifications earned:
     /// the conversion guard against SMS pumping.
     PrefixAllowance,
+    /// One-tap logins (paid `GetMobile` calls) from one client per hour.
+    OneTapIp,
 }
 
 /// One cap: at most `max` per `window` seconds, counted in windows aligned
@@ -55,6 +57,7 @@ impl Limit {
             LimitKind::LoginAccount => "login-failures-account",
             LimitKind::LoginIp => "login-failures-ip-hour",
             LimitKind::PrefixAllowance => "sms-prefix-hour",
+            LimitKind::OneTapIp => "one-tap-ip-hour",
         }
     }
 
@@ -86,6 +89,12 @@ impl Limit {
 
     /// Counts one failure with one UpdateItem; a refusal once the window is full.
     pub async fn count_failure<S: Store>(&self, store: &S, subject: &str, now: EpochSeconds) -> Result<(), Error> {
+        self.take(store, subject, now).await
+    }
+
+    /// Takes one from the window with one UpdateItem, before the work it
+    /// pays for; a refusal once the window is full.
+    pub async fn take<S: Store>(&self, store: &S, subject: &str, now: EpochSeconds) -> Result<(), Error> {
         let (pk, expires_at) = self.key(subject, now);
         let cond = Cond::Below { attribute: keys::COUNT, limit: self.max };
         match store.add(&pk, keys::COUNT, 1, Some(expires_at), cond, now).await {
@@ -143,6 +152,8 @@ pub struct Limits {
     pub code_failures_per_ip: Limit,
     pub login_failures_per_account: Limit,
     pub login_failures_per_ip: Limit,
+    /// One-tap logins per client per hour.
+    pub one_tap_per_ip: Limit,
     /// Sends per number prefix per hour before any verification.
     pub sms_per_prefix: Limit,
     /// How many leading digits of a number make its prefix.
@@ -186,6 +197,7 @@ impl From<LimitsConfig> for Limits {
                 max: config.login_failures_per_ip_per_hour,
                 window: 3_600,
             },
+            one_tap_per_ip: Limit { kind: LimitKind::OneTapIp, max: config.one_tap_per_ip_per_hour, window: 3_600 },
             sms_per_prefix: Limit {
                 kind: LimitKind::PrefixAllowance,
                 max: config.prefix_allowance.free_sends,

@@ -10,8 +10,7 @@ mod session;
 mod sms;
 mod users;
 
-pub use account::NewUser;
-pub use account::{AccountService, LoginProof};
+pub use account::{AccountService, LoginProof, NewUser, OneTapOutcome, SignUpProof};
 pub use captcha::CaptchaService;
 pub use codes::{Guess, MAX_ATTEMPTS};
 pub use limits::{Limit, LimitKind, Limits};
@@ -56,6 +55,22 @@ pub enum Error {
     MobileTaken,
     #[error("no live session")]
     NotLoggedIn,
+    /// This deployment has no carrier one-tap (no Aliyun AccessKey pair).
+    #[error("carrier one-tap is not configured")]
+    OneTapDisabled,
+    /// The carrier refused the token: made up, used or expired.
+    #[error("the carrier token was refused")]
+    OneTapRefused(#[source] Cause),
+    /// `GetMobile` could not be reached, was too slow or failed on its side
+    /// or ours (key, signature, balance).
+    #[error("GetMobile failed")]
+    OneTapFailed(#[source] Cause),
+    /// The signup ticket was used, has expired or never existed.
+    #[error("the signup ticket has expired, was used or does not exist")]
+    SignupTicketExpired,
+    /// The signup ticket proves another number than the one signing up.
+    #[error("the signup ticket is for another number")]
+    SignupTicketMismatch,
     /// The provider refused the number for its own per-number frequency or
     /// daily limits: nothing was sent, the cooldown and counts were given
     /// back, and no other provider was asked (that would launder its limit).

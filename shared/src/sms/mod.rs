@@ -55,7 +55,7 @@ impl std::fmt::Debug for ClientOptions {
 /// The HTTP client of a provider ([`crate::startup::tls::reqwest_builder`]):
 /// `timeout` in all, at most 2 s of it to connect, no redirects (a
 /// redirected POST would turn into a GET).
-fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
     crate::startup::tls::reqwest_builder()
         .connect_timeout(CONNECT_TIMEOUT.min(timeout))
         .timeout(timeout)
@@ -65,7 +65,7 @@ fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
 
 /// `host[:port]` of a base URL, as the `Host` header carries it (signed by
 /// Aliyun and Tencent).
-fn host_of(base_url: &str) -> String {
+pub(crate) fn host_of(base_url: &str) -> String {
     match reqwest::Url::parse(base_url) {
         Ok(url) => match (url.host_str(), url.port()) {
             (Some(host), Some(port)) => format!("{host}:{port}"),

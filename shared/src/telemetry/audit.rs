@@ -21,6 +21,9 @@ pub enum Event {
     AccountClosed,
     /// One provider attempt of a send, `outcome` its class.
     SmsAttempt,
+    /// A number proven without an SMS (carrier one-tap) has no account: a
+    /// signup ticket was handed out instead of a session.
+    SignupTicketIssued,
 }
 
 /// How someone logged in.
@@ -28,6 +31,19 @@ pub enum Event {
 pub enum LoginMethod {
     Password,
     SmsCode,
+    /// The carrier proved the number (`GetMobile`); a sign-up by its ticket too.
+    OneTap,
+}
+
+impl LoginMethod {
+    /// The `method` field, and the `Method` dimension of `Logins` and `SignUps`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoginMethod::Password => "password",
+            LoginMethod::SmsCode => "sms_code",
+            LoginMethod::OneTap => "one_tap",
+        }
+    }
 }
 
 impl Event {
@@ -43,6 +59,7 @@ impl Event {
             Event::SessionsRevoked => "sessions_revoked",
             Event::AccountClosed => "account_closed",
             Event::SmsAttempt => "sms_attempt",
+            Event::SignupTicketIssued => "signup_ticket_issued",
         }
     }
 }
@@ -55,6 +72,9 @@ pub(super) struct Pending {
     purpose: Option<Purpose>,
     test_number: bool,
     repeated: bool,
+    /// How the number or account was proven, for events other than a login
+    /// (whose method is its own).
+    method: Option<LoginMethod>,
     /// An attempt's provider and the provider's own answer code.
     provider: Option<(&'static str, Option<String>)>,
 }
@@ -82,6 +102,11 @@ pub fn purpose(purpose: Purpose) {
     with_scope(|scope| scope.audit.purpose = Some(purpose));
 }
 
+/// How the event's number was proven (a sign-up: `sms_code` or `one_tap`).
+pub fn method(method: LoginMethod) {
+    with_scope(|scope| scope.audit.method = Some(method));
+}
+
 /// The event is about a configured test number.
 pub fn test_number() {
     with_scope(|scope| scope.audit.test_number = true);
@@ -100,6 +125,7 @@ pub fn code_verified(mobile: &Mobile, purpose: Purpose, test_number: bool) {
         purpose: Some(purpose),
         test_number,
         repeated: false,
+        method: None,
         provider: None,
     };
     let written = with_scope(|scope| line(Event::CodeVerified, &scope.context, &pending, Ok(()), now_millis()));
@@ -156,12 +182,12 @@ fn line(
     if let Some(purpose) = pending.purpose {
         line.insert("purpose".to_owned(), json!(purpose.as_str()));
     }
-    if let Event::Login(method) = event {
-        let method = match method {
-            LoginMethod::Password => "password",
-            LoginMethod::SmsCode => "sms_code",
-        };
-        line.insert("method".to_owned(), json!(method));
+    let method = match event {
+        Event::Login(method) => Some(method),
+        _ => pending.method,
+    };
+    if let Some(method) = method {
+        line.insert("method".to_owned(), json!(method.as_str()));
     }
     if pending.test_number {
         line.insert("test_number".to_owned(), json!(true));

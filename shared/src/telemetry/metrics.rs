@@ -63,6 +63,14 @@ pub enum Metric {
     DynamoDbLatency,
     /// A function's process started, by `Function`.
     ColdStarts,
+    /// A login that started a session, by `Method` (`password`, `sms_code`, `one_tap`).
+    Logins,
+    /// An account created, by `Method`: the proof of its number (`sms_code`, `one_tap`).
+    SignUps,
+    /// A `GetMobile` call, by `Outcome`: `proven`, `refused` or `failed`.
+    OneTapCalls,
+    /// How long `GetMobile` took to answer.
+    OneTapLatency,
 }
 
 impl Metric {
@@ -82,12 +90,16 @@ impl Metric {
             Metric::Failovers => "Failovers",
             Metric::DynamoDbLatency => "DynamoDBLatency",
             Metric::ColdStarts => "ColdStarts",
+            Metric::Logins => "Logins",
+            Metric::SignUps => "SignUps",
+            Metric::OneTapCalls => "OneTapCalls",
+            Metric::OneTapLatency => "OneTapLatency",
         }
     }
 
     pub fn unit(self) -> Unit {
         match self {
-            Metric::ProviderLatency | Metric::DynamoDbLatency => Unit::Milliseconds,
+            Metric::ProviderLatency | Metric::DynamoDbLatency | Metric::OneTapLatency => Unit::Milliseconds,
             _ => Unit::Count,
         }
     }
@@ -104,7 +116,9 @@ impl Metric {
             Metric::Failovers => &[&[], &["Provider"]],
             Metric::DynamoDbLatency => &[&["Operation"]],
             Metric::ColdStarts => &[&["Function"]],
-            Metric::TestNumberUses | Metric::ProviderCalls | Metric::ProviderLatency => &[&[]],
+            Metric::Logins | Metric::SignUps => &[&[], &["Method"]],
+            Metric::OneTapCalls => &[&[], &["Outcome"]],
+            Metric::TestNumberUses | Metric::ProviderCalls | Metric::ProviderLatency | Metric::OneTapLatency => &[&[]],
         }
     }
 

@@ -1,9 +1,11 @@
 //! Coming back: log in by password or SMS code, reset a password, end every
 //! session at once, close the account.
 
+mod one_tap;
 mod register;
 
-pub use register::NewUser;
+pub use one_tap::OneTapOutcome;
+pub use register::{NewUser, SignUpProof};
 
 use super::codes::{self, CODE_GONE, Guess, RightGuess};
 use super::users::{ACCOUNT_CHANGED, MIRROR_CHANGED, UserRecord, session_account};
@@ -15,7 +17,8 @@ use crate::crypto::password::PasswordHasher;
 use crate::domain::{Account, ClientKey, Password, Purpose, SessionToken, SmsCode, SmsCodeId};
 use crate::random::Random;
 use crate::store::{Cancelled, Cond, Op, Store, StoreError, Write};
-use crate::telemetry::audit;
+use crate::telemetry::audit::{self, LoginMethod};
+use crate::telemetry::{Metric, metrics};
 use std::sync::Arc;
 
 /// How a logged-in person confirms closing the account.
@@ -41,6 +44,8 @@ pub struct AccountService<S, C, R> {
     pub limits: Limits,
     /// Seconds a new session lasts.
     pub session_ttl: i64,
+    /// Seconds a signup ticket lasts.
+    pub ticket_ttl: i64,
 }
 
 impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
@@ -54,6 +59,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
             code_key,
             limits: Limits::from(config.limits),
             session_ttl: config.lifetimes.session,
+            ticket_ttl: config.one_tap.ticket_ttl,
         }
     }
 
@@ -116,6 +122,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
             Err(StoreError::Cancelled(cancelled)) => return Err(self.login_refusal(cancelled, now)),
             Err(error) => return Err(error.into()),
         }
+        metrics::count(Metric::Logins, &[("Method", LoginMethod::Password.as_str())]);
         tracing::info!(username = %record.username, "logged in with a password");
         if self.hasher.needs_rehash(&record.password_hash) {
             self.rehash(&record, password, now).await;
@@ -136,6 +143,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
             record.check_unchanged(keys::mobile_guard(&record.mobile)),
         ]);
         self.spend_code(&right, writes, now).await?;
+        metrics::count(Metric::Logins, &[("Method", LoginMethod::SmsCode.as_str())]);
         tracing::info!(username = %record.username, "logged in with an SMS code");
         Ok(token)
     }
@@ -296,7 +304,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
 
 /// A transaction on an account that changed (a reset, a log-out everywhere,
 /// a closing) between its read and its write.
-fn account_refusal(cancelled: Cancelled) -> Error {
+pub(super) fn account_refusal(cancelled: Cancelled) -> Error {
     if cancelled.failed(ACCOUNT_CHANGED).is_some() || cancelled.failed(MIRROR_CHANGED).is_some() {
         Error::NotLoggedIn
     } else {

@@ -1,54 +1,90 @@
-//! Registering: claim a guess of the SMS code, then spend the code, create
-//! the user, its mobile guard and its generation and start a session in one
-//! transaction.
+//! Registering: prove the number (claim a guess of the SMS code, or read a
+//! signup ticket the carrier's one-tap earned), then spend the proof,
+//! create the user, its mobile guard and its generation and start a
+//! session in one transaction.
 
 use super::AccountService;
 use crate::clock::{Clock, EpochSeconds};
-use crate::domain::{AccountId, ClientKey, Password, Purpose, SessionToken, Username};
+use crate::domain::{AccountId, ClientKey, Mobile, Password, Purpose, SessionToken, SignupTicket, Username};
 use crate::random::Random;
 use crate::service::Error;
 use crate::service::codes::{self, CODE_GONE, Guess};
+use crate::service::keys;
 use crate::service::users::{ACCOUNT_ID_TAKEN, UserRecord};
-use crate::store::{Cancelled, Store, StoreError};
-use crate::telemetry::audit;
+use crate::store::{Cancelled, Check, Cond, Op, Store, StoreError, Write};
+use crate::telemetry::audit::{self, LoginMethod};
+use crate::telemetry::{Metric, metrics};
 
 /// A sign-up request, parsed.
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub username: Username,
     pub password: Password,
-    pub guess: Guess,
+    pub proof: SignUpProof,
+}
+
+/// How the number signing up was proven.
+#[derive(Debug, Clone)]
+pub enum SignUpProof {
+    /// A code sent by SMS with purpose `register`.
+    Code(Guess),
+    /// The ticket carrier one-tap handed out for this number.
+    Ticket { mobile: Mobile, ticket: SignupTicket },
+}
+
+impl SignUpProof {
+    /// The number signing up.
+    pub fn mobile(&self) -> &Mobile {
+        match self {
+            SignUpProof::Code(guess) => &guess.mobile,
+            SignUpProof::Ticket { mobile, .. } => mobile,
+        }
+    }
+
+    fn method(&self) -> LoginMethod {
+        match self {
+            SignUpProof::Code(_) => LoginMethod::SmsCode,
+            SignUpProof::Ticket { .. } => LoginMethod::OneTap,
+        }
+    }
 }
 
 /// What the register transaction's failed conditions mean.
 const USERNAME_TAKEN: &str = "username taken";
 const MOBILE_TAKEN: &str = "mobile taken";
+/// The ticket was spent by a concurrent sign-up, or expired, in between.
+const TICKET_GONE: &str = "signup ticket spent or expired";
 
 /// Signing up is the first of an account's operations: the register
 /// function runs it on the same service as the account function.
 impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     /// Creates the user and returns a new session's token.
     ///
-    /// First one UpdateItem claims a guess (see [`codes::check`]): a wrong
-    /// guess ends there, before any password hashing. A right one is spent
-    /// in one transaction that also claims the username and the number and
-    /// writes the session: all of it happens, or none.
+    /// With a code, first one UpdateItem claims a guess (see
+    /// [`codes::check`]); with a ticket, one GetItem reads it. A wrong
+    /// guess or a dead ticket ends there, before any password hashing. The
+    /// proof is spent in one transaction that also claims the username and
+    /// the number and writes the session: all of it happens, or none.
     pub async fn register(&self, user: NewUser, client: Option<&ClientKey>) -> Result<SessionToken, Error> {
         let now = self.clock.now();
-        audit::mobile(&user.guess.mobile);
+        audit::mobile(user.proof.mobile());
+        audit::method(user.proof.method());
+        match &user.proof {
+            SignUpProof::Code(guess) => self.register_with_code(&user, guess, client, now).await,
+            SignUpProof::Ticket { mobile, ticket } => self.register_with_ticket(&user, mobile, ticket, now).await,
+        }
+    }
+
+    async fn register_with_code(
+        &self,
+        user: &NewUser,
+        guess: &Guess,
+        client: Option<&ClientKey>,
+        now: EpochSeconds,
+    ) -> Result<SessionToken, Error> {
         let right =
-            codes::check(&self.store, &self.code_key, &self.limits, &user.guess, Purpose::Register, client, now)
-                .await?;
-        let password_hash = self.hasher.hash(&user.password, &*self.random).await.map_err(Error::internal)?;
-        let token = SessionToken::generate(&*self.random);
-        let record = UserRecord {
-            id: AccountId::generate(&*self.random),
-            username: user.username.clone(),
-            mobile: user.guess.mobile.clone(),
-            password_hash,
-            created_at: now,
-            generation: 0,
-        };
+            codes::check(&self.store, &self.code_key, &self.limits, guess, Purpose::Register, client, now).await?;
+        let (record, token) = self.new_account(user, now).await?;
         let mut writes = right.spend();
         writes.extend(record.create(USERNAME_TAKEN, MOBILE_TAKEN));
         writes.push(record.start_session(&token, now, self.session_ttl));
@@ -58,7 +94,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         let refusal = match self.store.transact(writes, now).await {
             Ok(()) => {
                 right.verified();
-                tracing::info!(username = %user.username, mobile = %user.guess.mobile, "user registered");
+                self.registered(user);
                 return Ok(token);
             }
             Err(StoreError::Cancelled(cancelled)) => self.refusal(cancelled, now),
@@ -68,6 +104,60 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
             right.give_back(&self.store, now).await;
         }
         Err(refusal)
+    }
+
+    /// Two DynamoDB calls: the ticket (GetItem: dead or another number's
+    /// ends here, before hashing), then the transaction that deletes it
+    /// while it is live and this number's, so of concurrent sign-ups with
+    /// one ticket at most one succeeds; a refused one leaves it unspent.
+    async fn register_with_ticket(
+        &self,
+        user: &NewUser,
+        mobile: &Mobile,
+        ticket: &SignupTicket,
+        now: EpochSeconds,
+    ) -> Result<SessionToken, Error> {
+        let key = keys::signup_ticket(&ticket.hash());
+        let item = self.store.get(&key, now).await?.ok_or(Error::SignupTicketExpired)?;
+        if item.s(keys::MOBILE)? != mobile.as_str() {
+            return Err(Error::SignupTicketMismatch);
+        }
+        let (record, token) = self.new_account(user, now).await?;
+        let spend = Op::Delete { pk: key, cond: Cond::Live(vec![Check::eq_s(keys::MOBILE, mobile.as_str())]) };
+        let mut writes: Vec<Write> = vec![spend.labelled(TICKET_GONE)];
+        writes.extend(record.create(USERNAME_TAKEN, MOBILE_TAKEN));
+        writes.push(record.start_session(&token, now, self.session_ttl));
+        match self.store.transact(writes, now).await {
+            Ok(()) => {
+                self.registered(user);
+                Ok(token)
+            }
+            Err(StoreError::Cancelled(cancelled)) if cancelled.failed(TICKET_GONE).is_some() => {
+                Err(Error::SignupTicketExpired)
+            }
+            Err(StoreError::Cancelled(cancelled)) => Err(self.refusal(cancelled, now)),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// The account to create, its password hashed, and its first session.
+    async fn new_account(&self, user: &NewUser, now: EpochSeconds) -> Result<(UserRecord, SessionToken), Error> {
+        let password_hash = self.hasher.hash(&user.password, &*self.random).await.map_err(Error::internal)?;
+        let token = SessionToken::generate(&*self.random);
+        let record = UserRecord {
+            id: AccountId::generate(&*self.random),
+            username: user.username.clone(),
+            mobile: user.proof.mobile().clone(),
+            password_hash,
+            created_at: now,
+            generation: 0,
+        };
+        Ok((record, token))
+    }
+
+    fn registered(&self, user: &NewUser) {
+        metrics::count(Metric::SignUps, &[("Method", user.proof.method().as_str())]);
+        tracing::info!(username = %user.username, mobile = %user.proof.mobile(), "user registered");
     }
 
     /// Why the transaction was refused: the code first, then the username,
