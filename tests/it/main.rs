@@ -11,6 +11,7 @@ mod faults;
 mod limits;
 mod memory;
 mod messages;
+mod one_tap;
 mod panic;
 mod prefix;
 mod register;

@@ -1,10 +1,12 @@
 //! Test kit for the end-to-end suites: DynamoDB Local tables, loopback
-//! Ronglian, Aliyun and Tencent Cloud SMS servers that check signatures as
+//! Ronglian, Aliyun and Tencent Cloud SMS servers and an Aliyun one-tap
+//! (`GetMobile`) server that check signatures as
 //! the real services do, a Secrets Manager stand-in, a fault server, and helpers to run one case on both
 //! stores.
 
 pub mod aliyun;
 pub mod counting;
+pub mod dypns;
 pub mod events;
 pub mod faults;
 pub mod harness;
