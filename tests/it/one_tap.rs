@@ -294,3 +294,19 @@ on_both_stores!(
     a_ticket_neither_resets_a_password_nor_closes_an_account,
     the_stand_in_carrier_proves_each_token_once,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_tap_and_a_ticket_sign_up_make_the_fewest_dynamodb_calls() {
+    let (mut h, calls) = tests::harness::on_dynamodb().await;
+    let carrier = StandInCarrier::new();
+    let mobile = Mobile::parse(MOBILE).unwrap();
+    let (first, second) = (carrier.issue(&mobile), carrier.issue(&mobile));
+    h.api.carrier = Some(AnyCarrier::StandIn(carrier));
+
+    let ticket = one_tap(&h, first.expose()).await.json()["signup_ticket"].as_str().unwrap().to_owned();
+    assert_eq!(calls.take(), ["UpdateItem", "GetItem", "PutItem"], "count, mirror, ticket");
+    assert_eq!(register_with_ticket(&h, "alice_01", MOBILE, &ticket).await.status, 200);
+    assert_eq!(calls.take(), ["GetItem", "TransactWriteItems"], "ticket, then spend it with the account");
+    assert!(one_tap(&h, second.expose()).await.session_cookie().is_some());
+    assert_eq!(calls.take(), ["UpdateItem", "GetItem", "TransactWriteItems"], "count, mirror, session");
+}
