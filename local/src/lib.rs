@@ -111,6 +111,9 @@ where
         if request.method == "GET" && request.path == "/openapi.yaml" {
             return openapi();
         }
+        if let Some(response) = self.stand_in_carrier(&request) {
+            return response;
+        }
         let matched = match routes::find(&request.method, &request.path) {
             Ok(matched) => matched,
             Err(NoMatch::NotFound) => return plain(ApiError::NotFound.into_response()),
@@ -135,6 +138,38 @@ where
                 tracing::error!(error = %error, "invocation failed");
                 plain(ApiError::Service(shared::service::Error::internal(error)).into_response())
             }
+        }
+    }
+}
+
+impl<S, M, C, R> LocalApi<S, M, C, R> {
+    /// The stand-in carrier's SDK, for the page's one-tap button: `GET
+    /// /_stand_in_carrier` says it is there, `POST /_stand_in_carrier/token`
+    /// `{"mobile"}` issues a single-use token proving that number, as the
+    /// carrier's SDK would on that phone. Only while the local API's carrier
+    /// is the stand-in; deployed, no such route exists.
+    fn stand_in_carrier(&self, request: &HttpRequest) -> Option<http::Response<Vec<u8>>> {
+        let Some(AnyCarrier::StandIn(carrier)) = &self.carrier else { return None };
+        let answer = |body: serde_json::Value| {
+            let mut response = http::Response::new(body.to_string().into_bytes());
+            response
+                .headers_mut()
+                .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+            response
+        };
+        match (request.method.as_str(), request.path.as_str()) {
+            ("GET", "/_stand_in_carrier") => Some(answer(serde_json::json!({"code": 0, "errmsg": "ok"}))),
+            ("POST", "/_stand_in_carrier/token") => {
+                let form: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
+                let mobile = form["mobile"].as_str().and_then(|m| shared::domain::Mobile::parse(m).ok());
+                Some(match mobile {
+                    Some(mobile) => {
+                        answer(serde_json::json!({"code": 0, "errmsg": "ok", "token": carrier.issue(&mobile).expose()}))
+                    }
+                    None => plain(ApiError::from(shared::http::BadRequest::InvalidMobile).into_response()),
+                })
+            }
+            _ => None,
         }
     }
 }

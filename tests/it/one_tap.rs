@@ -310,3 +310,19 @@ async fn one_tap_and_a_ticket_sign_up_make_the_fewest_dynamodb_calls() {
     assert!(one_tap(&h, second.expose()).await.session_cookie().is_some());
     assert_eq!(calls.take(), ["UpdateItem", "GetItem", "TransactWriteItems"], "count, mirror, session");
 }
+
+/// The page's one-tap button asks the local API's stand-in carrier for a
+/// token, as an app asks the carrier's SDK; deployed, that route does not exist.
+#[tokio::test]
+async fn the_page_gets_its_token_from_the_local_stand_in_carrier_only() {
+    let mut h = tests::harness::on_memory();
+    assert_eq!(h.get("/_stand_in_carrier").await.status, 404, "no stand-in unless the local API has one");
+    h.api.carrier = Some(AnyCarrier::StandIn(StandInCarrier::new()));
+    assert_eq!(h.get("/_stand_in_carrier").await.status, 200);
+    assert_refused(&h.post("/_stand_in_carrier/token", &json!({"mobile": "123"})).await, 400, "invalid_mobile");
+    let issued = h.post("/_stand_in_carrier/token", &json!({"mobile": MOBILE})).await;
+    let token = issued.json()["token"].as_str().unwrap().to_owned();
+    let response = one_tap(&h, &token).await;
+    assert_eq!(response.json()["mobile"], "139****1234", "{:?}", response.json());
+    assert!(tests::harness::on_memory().api.carrier.is_none(), "no Aliyun keys, no carrier: one-tap is off");
+}
