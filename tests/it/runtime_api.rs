@@ -419,3 +419,67 @@ async fn the_sms_function_fails_over_with_its_secrets_from_secrets_manager() {
         2.0
     );
 }
+
+/// Carrier one-tap at the Lambda boundary: the register binary, configured
+/// from its environment as deployed, proves numbers with a loopback
+/// `GetMobile` that checks the signature; its audit lines and metrics say
+/// the proof was one-tap, and its logs hold no token, ticket or number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_tap_through_the_register_function() {
+    let store = tests::dynamo_store().await;
+    let dypns = tests::dypns::DypnsServer::start().await;
+    let mut env = vec![
+        ("TABLE_NAME", store.table().to_owned()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", tests::dynamodb_endpoint()),
+        ("AWS_LAMBDA_LOG_LEVEL", "TRACE".to_owned()),
+        ("SMS_CODE_KEY", SMS_CODE_KEY.to_owned()),
+    ];
+    env.extend(dypns.env());
+    let register = Function::start("register", &env).await;
+    let mobile = "13900001234";
+
+    let first = dypns.issue(mobile);
+    let response = call(&register, request("POST", "/one_tap_login/", &[], Some(json!({"token": first})))).await;
+    assert_eq!(response["statusCode"], 200, "{response}");
+    assert!(response["cookies"].as_array().is_none_or(Vec::is_empty), "no session before the account: {response}");
+    let ticket = body_json(&response)["signup_ticket"].as_str().unwrap().to_owned();
+    let used = call(&register, request("POST", "/one_tap_login/", &[], Some(json!({"token": first})))).await;
+    assert_eq!((used["statusCode"].as_i64(), body_json(&used)["error"].as_str()), (Some(401), Some("one_tap_refused")));
+
+    let form = json!({"username": "alice_01", "password": "correct horse", "password2": "correct horse",
+        "mobile": mobile, "signup_ticket": ticket, "allow": true});
+    let response = call(&register, request("POST", "/register/", &[], Some(form))).await;
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let second = dypns.issue(mobile);
+    let body = json!({"token": second, "session": "token"});
+    let response = call(&register, request("POST", "/one_tap_login", &[], Some(body))).await;
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let session_token = body_json(&response)["token"].as_str().unwrap().to_owned();
+    assert!(dypns.refusals().iter().all(|r| r.starts_with(tests::dypns::TOKEN_REFUSED)), "{:?}", dypns.refusals());
+
+    let logs = register.stop().await;
+    for secret in [first.as_str(), second.as_str(), &ticket, &session_token, mobile, tests::aliyun::ACCESS_KEY_SECRET] {
+        assert!(!logs.contains(secret), "{secret:?} appears in the logs:\n{logs}");
+    }
+    let events: Vec<(String, String, String)> = tests::telemetry::audit_events(&logs)
+        .iter()
+        .map(|e| {
+            let field = |name: &str| e[name].as_str().unwrap_or_default().to_owned();
+            (field("audit"), field("outcome"), field("method"))
+        })
+        .collect();
+    let expected = [
+        ("signup_ticket_issued", "ok", "one_tap"),
+        ("login_failed", "one_tap_refused", "one_tap"),
+        ("account_created", "ok", "one_tap"),
+        ("login_succeeded", "ok", "one_tap"),
+    ];
+    let expected: Vec<(String, String, String)> =
+        expected.iter().map(|(a, o, m)| ((*a).to_owned(), (*o).to_owned(), (*m).to_owned())).collect();
+    assert_eq!(events, expected, "{logs}");
+    let points = tests::telemetry::metrics(&logs);
+    assert_eq!(total(&points, Metric::OneTapCalls, &[("Outcome", "proven")]), 2.0);
+    assert_eq!(total(&points, Metric::OneTapCalls, &[("Outcome", "refused")]), 1.0);
+    assert_eq!(total(&points, Metric::SignUps, &[("Method", "one_tap")]), 1.0);
+    assert_eq!(total(&points, Metric::Logins, &[("Method", "one_tap")]), 1.0);
+}
