@@ -314,7 +314,8 @@ async fn returning_users_through_the_lambda_runtime_api() {
         ("sms_attempt", "ok", None),
         ("code_sent", "ok", Some("register")),
         ("code_verified", "ok", Some("register")),
-        ("account_created", "ok", None),
+        // The sign-up says how its number was proven.
+        ("account_created", "ok", Some("sms_code")),
         ("login_succeeded", "ok", Some("password")),
         ("login_failed", "login_failed", Some("password")),
         ("code_sent", "ok", Some("login")),
