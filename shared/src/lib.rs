@@ -17,3 +17,4 @@ pub mod sms;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod wechat;

@@ -24,3 +24,4 @@ mod store_contract;
 mod template;
 mod tencent;
 mod test_numbers;
+mod wechat;

@@ -352,7 +352,14 @@ fn the_stack_is_throttled_and_trusts_no_origin_by_default() {
         let reserved = serde_norway::to_string(&function["Properties"]["ReservedConcurrentExecutions"]).unwrap();
         assert_eq!(reserved.trim(), "!Ref ReservedConcurrency", "{name}");
     }
-    for secret in ["RonglianAuthToken", "AliyunAccessKeySecret", "TencentSecretKey", "SmsCodeKey", "SmsTestNumbers"] {
+    for secret in [
+        "RonglianAuthToken",
+        "AliyunAccessKeySecret",
+        "TencentSecretKey",
+        "WechatAppSecret",
+        "SmsCodeKey",
+        "SmsTestNumbers",
+    ] {
         assert_eq!(template["Parameters"][secret]["NoEcho"], true, "{secret}");
     }
 }
@@ -407,6 +414,7 @@ fn the_provider_parameters_default_to_the_codes_defaults() {
     assert_eq!(default("AliyunSmsBaseUrl"), config::ALIYUN_DEFAULT_BASE_URL);
     assert_eq!(default("TencentSmsBaseUrl"), config::TENCENT_DEFAULT_BASE_URL);
     assert_eq!(default("AliyunDypnsBaseUrl"), config::ALIYUN_DYPNS_DEFAULT_BASE_URL);
+    assert_eq!(default("WechatBaseUrl"), config::WECHAT_DEFAULT_BASE_URL);
     assert_eq!(default("OneTapPerIpPerHour"), config::ONE_TAP_PER_IP_PER_HOUR.default.to_string());
     assert_eq!(default("SignupTicketTtlSeconds"), config::SIGNUP_TICKET_TTL_SECONDS.default.to_string());
     assert_eq!(default("TencentSmsRegion"), config::TENCENT_DEFAULT_REGION);

@@ -18,6 +18,7 @@ pub mod secrets_manager;
 pub mod seed;
 pub mod telemetry;
 pub mod tencent;
+pub mod wechat;
 
 use aws_sdk_dynamodb::Client;
 use shared::store::{DynamoStore, MemoryStore, client_from_env, create_table};

@@ -9,6 +9,7 @@ mod sessions;
 mod sms;
 mod telemetry;
 mod var;
+mod wechat;
 
 pub use limits::*;
 pub use one_tap::*;
@@ -19,6 +20,7 @@ pub use sms::{CAPTCHA_TTL_SECONDS, SMS_CODE_TTL_SECONDS, SMS_COOLDOWN_SECONDS};
 pub use sms::{DEFAULT_SMS_NUMBER_PREFIXES, SMS_CODE_KEY, SMS_NUMBER_PREFIXES, SMS_TEST_NUMBERS, TestNumbers};
 pub use telemetry::METRICS_NAMESPACE;
 pub use var::{Kind, Number, Var};
+pub use wechat::*;
 
 use secrecy::SecretString;
 use var::Env;
@@ -34,6 +36,7 @@ pub fn variables() -> impl Iterator<Item = Var> {
         .chain(telemetry::VARIABLES)
         .chain(providers::VARIABLES)
         .chain(one_tap::VARIABLES)
+        .chain(wechat::VARIABLES)
 }
 
 /// The SMS providers section's variables: `SMS_PROVIDERS`, the timeout and
@@ -107,6 +110,8 @@ pub struct Config {
     pub metrics_namespace: String,
     /// Carrier one-tap login and its signup tickets.
     pub one_tap: OneTapSection,
+    /// The WeChat mini program, when configured.
+    pub wechat: Option<WeChatConfig>,
 }
 
 impl Config {
@@ -159,6 +164,7 @@ impl Config {
             test_numbers: sms.test_numbers,
             metrics_namespace: telemetry::namespace(env)?,
             one_tap: OneTapSection::read(env)?,
+            wechat: wechat::read(env)?,
         })
     }
 

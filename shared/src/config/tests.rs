@@ -298,7 +298,13 @@ fn a_secret_that_is_not_a_json_object_of_strings_is_refused_without_its_text() {
 #[test]
 fn the_secret_variables_are_the_keys_and_tokens() {
     let secrets: BTreeSet<&str> = secret_variables().collect();
-    let expected = BTreeSet::from([SMS_CODE_KEY, RONGLIAN_AUTH_TOKEN, ALIYUN_ACCESS_KEY_SECRET, TENCENT_SECRET_KEY]);
+    let expected = BTreeSet::from([
+        SMS_CODE_KEY,
+        RONGLIAN_AUTH_TOKEN,
+        ALIYUN_ACCESS_KEY_SECRET,
+        TENCENT_SECRET_KEY,
+        WECHAT_APP_SECRET,
+    ]);
     assert_eq!(secrets, expected);
 }
 

@@ -61,6 +61,14 @@ pub fn signup_ticket(hash: &TokenHash) -> String {
     format!("signupticket#{}", hash.as_str())
 }
 
+/// `wechattoken#<appid>`: `token`, the mini program's access token, and
+/// `expires_at` a few minutes before WeChat's own expiry: one token for
+/// every function and cold start (fetching a new one ends the old).
+pub fn wechat_token(app_id: &str) -> String {
+    format!("wechattoken#{app_id}")
+}
+
+pub const TOKEN: &str = "token";
 pub const ANSWER: &str = "answer";
 pub const SEND_ID: &str = "send_id";
 pub const CODE: &str = "code";
