@@ -22,6 +22,7 @@ use shared::random::Random;
 use shared::service::{AccountService, CaptchaService, SessionService, SmsService};
 use shared::sms::SmsSender;
 use shared::store::Store;
+use shared::wechat::WeChatClient;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -35,6 +36,8 @@ pub struct LocalApi<S, M, C, R> {
     /// What proves numbers for one-tap: Aliyun's `GetMobile` when
     /// configured; `None` turns one-tap off.
     pub carrier: Option<AnyCarrier>,
+    /// The WeChat mini program's client, when configured.
+    pub wechat: Option<WeChatClient>,
 }
 
 /// A handler's answer could not be made into a Lambda response.
@@ -74,6 +77,11 @@ where
                 tracing::error!(error = %error, "building the one-tap client failed; one-tap is off");
                 None
             }),
+            wechat: config.wechat.clone().and_then(|config| {
+                WeChatClient::new(config)
+                    .inspect_err(|error| tracing::error!(error = %error, "building the WeChat client failed"))
+                    .ok()
+            }),
         }
     }
 
@@ -82,7 +90,9 @@ where
         match function {
             Function::Captcha => captcha::handle(&self.captcha, request).await,
             Function::Sms => sms::handle(&self.sms, request).await,
-            Function::Register => register::handle(&self.account, self.carrier.as_ref(), request).await,
+            Function::Register => {
+                register::handle(&self.account, self.carrier.as_ref(), self.wechat.as_ref(), request).await
+            }
             Function::Session => session::handle(&self.session, request).await,
             Function::Account => account::handle(&self.account, request).await,
         }

@@ -250,7 +250,13 @@ fn key_prefixes() -> BTreeMap<&'static str, BTreeSet<String>> {
     let session = kind(keys::session(&SessionToken::parse(&"A".repeat(43)).unwrap().hash()));
     let user = kind(keys::user(&Username::parse("alice_01").unwrap()));
     let generation = kind(keys::generation(&AccountId::parse(&"a".repeat(32)).unwrap()));
-    let ticket = kind(keys::signup_ticket(&SignupTicket::parse(&"A".repeat(43)).unwrap().hash()));
+    let some_ticket = SignupTicket::parse(&"A".repeat(43)).unwrap();
+    let ticket = kind(keys::signup_ticket(&some_ticket.hash()));
+    let wechat = [
+        kind(keys::wechat_link("o6_openid")),
+        kind(keys::wechat_ticket(&some_ticket.hash())),
+        kind(keys::wechat_token("wx0123456789abcdef")),
+    ];
     BTreeMap::from([
         ("captcha", BTreeSet::from([captcha.clone(), limit(limits.captchas_per_ip)])),
         (
@@ -276,6 +282,9 @@ fn key_prefixes() -> BTreeMap<&'static str, BTreeSet<String>> {
                 generation.clone(),
                 session.clone(),
                 ticket,
+                wechat[0].clone(),
+                wechat[1].clone(),
+                wechat[2].clone(),
                 limit(limits.code_failures_per_ip),
                 limit(limits.sms_per_prefix),
                 limit(limits.one_tap_per_ip),
@@ -320,7 +329,7 @@ fn each_function_may_touch_only_the_keys_its_code_uses() {
 }
 
 #[test]
-fn the_register_function_reads_only_mirrors_and_signup_tickets() {
+fn the_register_function_reads_only_mirrors_tickets_and_wechat_links_and_token() {
     let register = &functions(&template())["register"];
     let mut readable = BTreeSet::new();
     for policy in register["Properties"]["Policies"].as_sequence().unwrap() {
@@ -333,7 +342,8 @@ fn the_register_function_reads_only_mirrors_and_signup_tickets() {
             }
         }
     }
-    assert_eq!(readable, BTreeSet::from(["mobile#*".to_owned(), "signupticket#*".to_owned()]));
+    let expected = ["mobile#*", "signupticket#*", "wechat#*", "wechatticket#*", "wechattoken#*"];
+    assert_eq!(readable, expected.iter().map(|k| (*k).to_owned()).collect::<BTreeSet<_>>());
 }
 
 #[test]

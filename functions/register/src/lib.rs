@@ -14,23 +14,80 @@ use shared::http::routes::Function;
 use shared::http::{ApiError, BadRequest, SessionDelivery, client_key, json_form, new_session, ok, serve, text};
 use shared::one_tap::NumberProver;
 use shared::random::Random;
-use shared::service::{AccountService, Error, NewUser, OneTapOutcome, SignUpProof};
+use shared::service::{AccountService, Error, NewUser, OneTapOutcome, SignUpProof, WeChatOutcome};
 use shared::store::Store;
 use shared::telemetry::audit::LoginMethod;
 use shared::telemetry::{Event, audit};
+use shared::wechat::{WeChat, WeChatCode};
 
-/// Serves `request`; `carrier` proves numbers for one-tap (`None`: one-tap is off).
-pub async fn handle<S: Store, C: Clock, R: Random + 'static, P: NumberProver>(
+/// Serves `request`; `carrier` proves numbers for one-tap and `wechat`
+/// logs mini-program users in (`None`: that way in is off).
+pub async fn handle<S: Store, C: Clock, R: Random + 'static, P: NumberProver, W: WeChat>(
     service: &AccountService<S, C, R>,
     carrier: Option<&P>,
+    wechat: Option<&W>,
     request: Request,
 ) -> Response<Body> {
     let path = request.uri().path().trim_end_matches('/');
-    let one_tap = request.method() == Method::POST && path.rsplit('/').next() == Some("one_tap_login");
-    if one_tap {
-        serve(Function::Register, &request, one_tap_login(service, carrier, &request)).await
-    } else {
-        serve(Function::Register, &request, register(service, &request)).await
+    let post = request.method() == Method::POST;
+    match path.rsplit('/').next() {
+        Some("one_tap_login") if post => {
+            serve(Function::Register, &request, one_tap_login(service, carrier, &request)).await
+        }
+        Some("wechat_login") if post => {
+            serve(Function::Register, &request, wechat_login(service, wechat, &request)).await
+        }
+        Some("wechat_phone") if post => {
+            serve(Function::Register, &request, wechat_phone(service, wechat, &request)).await
+        }
+        _ => serve(Function::Register, &request, register(service, &request)).await,
+    }
+}
+
+/// `{"code": "<wx.login code>"}`: a session for a linked WeChat user, else `{"wechat_ticket", "expires_in"}`.
+async fn wechat_login<S: Store, C: Clock, R: Random + 'static, W: WeChat>(
+    service: &AccountService<S, C, R>,
+    wechat: Option<&W>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    audit::expect(Event::Login(LoginMethod::WeChat));
+    let wechat = wechat.ok_or(Error::WeChatDisabled)?;
+    let form = json_form(request)?;
+    let code = WeChatCode::parse(text(&form, "code"))?;
+    let delivery = SessionDelivery::from_form(&form)?;
+    let outcome = service.wechat_login(wechat, &code, client_key(request).as_ref()).await?;
+    Ok(wechat_answer(outcome, delivery, service.session_ttl))
+}
+
+/// `{"wechat_ticket", "phone_code": "<getPhoneNumber code>"}`: the number's
+/// account linked and logged in, else a `signup_ticket` for `/register/`.
+async fn wechat_phone<S: Store, C: Clock, R: Random + 'static, W: WeChat>(
+    service: &AccountService<S, C, R>,
+    wechat: Option<&W>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    audit::expect(Event::Login(LoginMethod::WeChat));
+    let wechat = wechat.ok_or(Error::WeChatDisabled)?;
+    let form = json_form(request)?;
+    let ticket = SignupTicket::parse(text(&form, "wechat_ticket")).map_err(|_| BadRequest::InvalidWeChatTicket)?;
+    let phone_code = WeChatCode::parse(text(&form, "phone_code"))?;
+    let delivery = SessionDelivery::from_form(&form)?;
+    let outcome = service.wechat_phone(wechat, &ticket, &phone_code, client_key(request).as_ref()).await?;
+    Ok(wechat_answer(outcome, delivery, service.session_ttl))
+}
+
+fn wechat_answer(outcome: WeChatOutcome, delivery: SessionDelivery, ttl: i64) -> Response<Body> {
+    match outcome {
+        WeChatOutcome::Session(session) => new_session(&session, delivery, ttl),
+        WeChatOutcome::NotLinked { wechat_ticket, expires_in } => ok(Map::from_iter([
+            ("wechat_ticket".to_owned(), json!(wechat_ticket.expose())),
+            ("expires_in".to_owned(), json!(expires_in)),
+        ])),
+        WeChatOutcome::SignUp { ticket, mobile, expires_in } => ok(Map::from_iter([
+            ("signup_ticket".to_owned(), json!(ticket.expose())),
+            ("mobile".to_owned(), json!(mobile.masked().to_string())),
+            ("expires_in".to_owned(), json!(expires_in)),
+        ])),
     }
 }
 

@@ -4,6 +4,7 @@ use shared::crypto::code_key::CodeKey;
 use shared::one_tap::AnyCarrier;
 use shared::random::OsRandom;
 use shared::service::AccountService;
+use shared::wechat::WeChatClient;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -13,9 +14,10 @@ async fn main() -> Result<(), Error> {
     let (config, store) = shared::startup::init(shared::http::routes::Function::Register).await?;
     let code_key = CodeKey::from_config(&config).map_err(shared::startup::fail)?;
     let carrier = AnyCarrier::from_config(config.one_tap.carrier.as_ref())?;
+    let wechat = config.wechat.clone().map(WeChatClient::new).transpose()?;
     let service = AccountService::new(&config, store, SystemClock, Arc::new(OsRandom), code_key);
     lambda_http::run(service_fn(|request| async {
-        Ok::<_, Infallible>(register::handle(&service, carrier.as_ref(), request).await)
+        Ok::<_, Infallible>(register::handle(&service, carrier.as_ref(), wechat.as_ref(), request).await)
     }))
     .await
 }

@@ -60,6 +60,10 @@ pub enum BadRequest {
     InvalidOneTapToken,
     #[error("invalid signup ticket")]
     InvalidSignupTicket,
+    #[error("invalid WeChat code")]
+    InvalidWeChatCode,
+    #[error("invalid WeChat ticket")]
+    InvalidWeChatTicket,
 }
 
 macro_rules! bad_request_from {
@@ -83,6 +87,7 @@ bad_request_from! {
     InvalidPurpose => InvalidPurpose,
     InvalidCarrierToken => InvalidOneTapToken,
     InvalidSignupTicket => InvalidSignupTicket,
+    crate::wechat::InvalidWeChatCode => InvalidWeChatCode,
 }
 
 /// What the client is told: status, stable key, the id of the message for
@@ -132,6 +137,8 @@ impl ApiError {
                 B::InvalidAccount => outcome(BAD, "invalid_account"),
                 B::InvalidOneTapToken => outcome(BAD, "invalid_one_tap_token"),
                 B::InvalidSignupTicket => outcome(BAD, "invalid_signup_ticket"),
+                B::InvalidWeChatCode => outcome(BAD, "invalid_wechat_code"),
+                B::InvalidWeChatTicket => outcome(BAD, "invalid_wechat_ticket"),
                 B::UnsupportedMediaType => outcome(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             },
             ApiError::Service(error) => match error {
@@ -178,6 +185,15 @@ impl ApiError {
                 S::OneTapFailed(_) => outcome(StatusCode::BAD_GATEWAY, "one_tap_failed"),
                 S::SignupTicketExpired => outcome(BAD, "signup_ticket_expired"),
                 S::SignupTicketMismatch => outcome(BAD, "signup_ticket_mismatch"),
+                S::WeChatDisabled => outcome(StatusCode::NOT_FOUND, "wechat_disabled"),
+                S::WeChatCodeInvalid(_) => outcome(BAD, "wechat_code_invalid"),
+                S::WeChatHighRisk => outcome(StatusCode::FORBIDDEN, "wechat_high_risk"),
+                S::WeChatBusy { retry_after } => {
+                    Outcome { retry_after: Some(*retry_after), ..outcome(StatusCode::TOO_MANY_REQUESTS, "wechat_busy") }
+                }
+                S::WeChatFailed(_) => outcome(StatusCode::BAD_GATEWAY, "wechat_failed"),
+                S::WeChatTicketExpired => outcome(BAD, "wechat_ticket_expired"),
+                S::WeChatAlreadyLinked => outcome(StatusCode::CONFLICT, "wechat_already_linked"),
                 S::ProviderLimit { retry_after } => Outcome {
                     retry_after: Some(*retry_after),
                     ..outcome(StatusCode::TOO_MANY_REQUESTS, "sms_provider_limit")
@@ -301,6 +317,8 @@ mod tests {
             B::InvalidAccount,
             B::InvalidOneTapToken,
             B::InvalidSignupTicket,
+            B::InvalidWeChatCode,
+            B::InvalidWeChatTicket,
         ];
         let limits = [
             LimitKind::MobileDaily,
@@ -333,6 +351,13 @@ mod tests {
             S::OneTapFailed("timeout".into()),
             S::SignupTicketExpired,
             S::SignupTicketMismatch,
+            S::WeChatDisabled,
+            S::WeChatCodeInvalid("40029".into()),
+            S::WeChatHighRisk,
+            S::WeChatBusy { retry_after: 60 },
+            S::WeChatFailed("-1".into()),
+            S::WeChatTicketExpired,
+            S::WeChatAlreadyLinked,
             S::ProviderLimit { retry_after: 60 },
             S::NumberRefused,
             S::SmsRefused("every provider refused".into()),

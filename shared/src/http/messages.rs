@@ -211,6 +211,35 @@ pub const MESSAGES: &[Text] = &[
     ),
     text("signup_ticket_mismatch", "This sign-up ticket is for another mobile number", "该注册凭证不属于此手机号"),
     text(
+        "invalid_wechat_code",
+        "Please send the code the mini program got from WeChat",
+        "请提交小程序从微信获取的 code",
+    ),
+    text(
+        "invalid_wechat_ticket",
+        "Please send the wechat_ticket the WeChat login answered with",
+        "请提交微信登录返回的 wechat_ticket",
+    ),
+    text("wechat_disabled", "WeChat login is not available here", "暂不支持微信登录"),
+    text(
+        "wechat_code_invalid",
+        "WeChat did not accept this code; please try again",
+        "微信登录凭证无效或已使用，请重试",
+    ),
+    text(
+        "wechat_high_risk",
+        "WeChat flagged this account as at risk; please use an SMS code",
+        "微信判定该用户存在风险，请使用短信验证码登录",
+    ),
+    text("wechat_busy", "WeChat is busy, please try again shortly", "微信服务繁忙，请稍后再试"),
+    text("wechat_failed", "WeChat could not be reached, please try again", "暂时无法连接微信，请稍后再试"),
+    text(
+        "wechat_ticket_expired",
+        "The WeChat login has expired or was used; please log in with WeChat again",
+        "微信登录凭证已过期或已使用，请重新登录",
+    ),
+    text("wechat_already_linked", "This WeChat user is already linked to an account", "该微信用户已绑定账号"),
+    text(
         "sms_provider_limit",
         "The SMS provider is sending this number no more codes for now; try again later",
         "短信服务商暂时不再向该号码发送验证码，请稍后再试",

@@ -68,7 +68,21 @@ pub fn wechat_token(app_id: &str) -> String {
     format!("wechattoken#{app_id}")
 }
 
+/// `wechat#<openid>`: the account a WeChat user is linked to,
+/// `account_id` and `mobile`; a login by it holds only while the number's
+/// mirror still names that id (a closed account's link logs nobody in).
+pub fn wechat_link(openid: &str) -> String {
+    format!("wechat#{openid}")
+}
+
+/// `wechatticket#<sha256 of ticket>`: `openid`, `expires_at`: a WeChat user
+/// not yet linked, between `/wechat_login/` and `/wechat_phone/`.
+pub fn wechat_ticket(hash: &TokenHash) -> String {
+    format!("wechatticket#{}", hash.as_str())
+}
+
 pub const TOKEN: &str = "token";
+pub const OPENID: &str = "openid";
 pub const ANSWER: &str = "answer";
 pub const SEND_ID: &str = "send_id";
 pub const CODE: &str = "code";

@@ -33,6 +33,8 @@ pub enum LoginMethod {
     SmsCode,
     /// The carrier proved the number (`GetMobile`); a sign-up by its ticket too.
     OneTap,
+    /// A WeChat mini-program user, linked or proving the number with WeChat's phone button.
+    WeChat,
 }
 
 impl LoginMethod {
@@ -42,6 +44,7 @@ impl LoginMethod {
             LoginMethod::Password => "password",
             LoginMethod::SmsCode => "sms_code",
             LoginMethod::OneTap => "one_tap",
+            LoginMethod::WeChat => "wechat",
         }
     }
 }

@@ -3,9 +3,11 @@
 
 mod one_tap;
 mod register;
+mod wechat;
 
 pub use one_tap::OneTapOutcome;
 pub use register::{NewUser, SignUpProof};
+pub use wechat::WeChatOutcome;
 
 use super::codes::{self, CODE_GONE, Guess, RightGuess};
 use super::users::{ACCOUNT_CHANGED, MIRROR_CHANGED, UserRecord, session_account};

@@ -94,7 +94,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         let refusal = match self.store.transact(writes, now).await {
             Ok(()) => {
                 right.verified();
-                self.registered(user);
+                self.registered(user, LoginMethod::SmsCode);
                 return Ok(token);
             }
             Err(StoreError::Cancelled(cancelled)) => self.refusal(cancelled, now),
@@ -122,18 +122,26 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         if item.s(keys::MOBILE)? != mobile.as_str() {
             return Err(Error::SignupTicketMismatch);
         }
+        // A ticket WeChat's phone button earned names its WeChat user: the account is created linked.
+        let openid = item.s(keys::OPENID).ok().map(str::to_owned);
+        let method = if openid.is_some() { LoginMethod::WeChat } else { LoginMethod::OneTap };
+        audit::method(method);
         let (record, token) = self.new_account(user, now).await?;
         let spend = Op::Delete { pk: key, cond: Cond::Live(vec![Check::eq_s(keys::MOBILE, mobile.as_str())]) };
         let mut writes: Vec<Write> = vec![spend.labelled(TICKET_GONE)];
         writes.extend(record.create(USERNAME_TAKEN, MOBILE_TAKEN));
         writes.push(record.start_session(&token, now, self.session_ttl));
+        writes.extend(openid.map(|openid| super::wechat::link(&openid, &record)));
         match self.store.transact(writes, now).await {
             Ok(()) => {
-                self.registered(user);
+                self.registered(user, method);
                 Ok(token)
             }
             Err(StoreError::Cancelled(cancelled)) if cancelled.failed(TICKET_GONE).is_some() => {
                 Err(Error::SignupTicketExpired)
+            }
+            Err(StoreError::Cancelled(cancelled)) if cancelled.failed(super::wechat::ALREADY_LINKED).is_some() => {
+                Err(Error::WeChatAlreadyLinked)
             }
             Err(StoreError::Cancelled(cancelled)) => Err(self.refusal(cancelled, now)),
             Err(error) => Err(error.into()),
@@ -155,8 +163,8 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         Ok((record, token))
     }
 
-    fn registered(&self, user: &NewUser) {
-        metrics::count(Metric::SignUps, &[("Method", user.proof.method().as_str())]);
+    fn registered(&self, user: &NewUser, method: LoginMethod) {
+        metrics::count(Metric::SignUps, &[("Method", method.as_str())]);
         tracing::info!(username = %user.username, mobile = %user.proof.mobile(), "user registered");
     }
 
