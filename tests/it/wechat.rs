@@ -2,11 +2,14 @@
 //! secret, single-use codes and the current access token; the access token
 //! shared through the table on both stores.
 
+use serde_json::json;
 use shared::clock::{Clock, SystemClock};
+use shared::sms::ConsoleSender;
 use shared::store::Store;
 use shared::wechat::token::{PhoneError, access_token, phone_number};
 use shared::wechat::{WeChat, WeChatClient, WeChatCode, WeChatError};
 use std::sync::Arc;
+use tests::harness::{Harness, TestResponse, config};
 use tests::on_both_stores;
 use tests::wechat::WeChatServer;
 
@@ -122,7 +125,114 @@ async fn a_made_up_phone_code_is_the_persons_error_and_keeps_the_token<S: Store 
     assert_eq!(server.token_fetches(), 1);
 }
 
+const PASSWORD: &str = "correct horse battery";
+
+fn harness<S: Store + 'static>(store: Arc<S>, server: &WeChatServer) -> Harness<S> {
+    let env = server.env();
+    let vars: Vec<(&str, &str)> = env.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    Harness::with_config(store, Arc::new(ConsoleSender::new()), &config(&vars))
+}
+
+fn assert_refused(response: &TestResponse, status: u16, key: &str) {
+    assert_eq!((response.status, response.error().as_str()), (status, key), "{:?}", response.json());
+}
+
+async fn wechat_login<S: Store + 'static>(h: &Harness<S>, code: &str) -> TestResponse {
+    h.post("/wechat_login/", &json!({"code": code, "session": "token"})).await
+}
+
+async fn wechat_phone<S: Store + 'static>(h: &Harness<S>, ticket: &str, phone_code: &str) -> TestResponse {
+    h.post("/wechat_phone/", &json!({"wechat_ticket": ticket, "phone_code": phone_code, "session": "token"})).await
+}
+
+async fn sign_up_by_sms<S: Store + 'static>(h: &Harness<S>, username: &str, mobile: &str) {
+    assert_eq!(h.send_sms(mobile).await.status, 200);
+    assert_eq!(h.register(username, mobile, &h.last_code(mobile)).await.status, 200);
+}
+
+async fn whoami<S: Store + 'static>(h: &Harness<S>, response: &TestResponse) -> String {
+    let token = response.json()["token"].as_str().unwrap_or_else(|| panic!("{:?}", response.json())).to_owned();
+    h.request_bearer("GET", "/session", &token, None).await.json()["username"].as_str().unwrap().to_owned()
+}
+
+async fn a_registered_number_is_linked_by_the_phone_button_then_logs_in_by_wx_login<S: Store + 'static>(store: Arc<S>) {
+    let server = WeChatServer::start().await;
+    let h = harness(store, &server);
+    sign_up_by_sms(&h, "alice_01", "13900001234").await;
+    let first = wechat_login(&h, &server.login_code("o6_alice", None)).await;
+    assert_eq!(first.status, 200, "{:?}", first.json());
+    assert!(first.json().get("token").is_none(), "not linked yet");
+    let ticket = first.json()["wechat_ticket"].as_str().unwrap().to_owned();
+    let linked = wechat_phone(&h, &ticket, &server.phone_code("13900001234")).await;
+    assert_eq!(whoami(&h, &linked).await, "alice_01");
+    // Linked: the next wx.login is a session at once, with no phone button.
+    let again = wechat_login(&h, &server.login_code("o6_alice", None)).await;
+    assert_eq!(whoami(&h, &again).await, "alice_01");
+    // The WeChat ticket was spent with the link.
+    assert_refused(&wechat_phone(&h, &ticket, &server.phone_code("13900001234")).await, 400, "wechat_ticket_expired");
+    assert_eq!(server.token_fetches(), 1);
+}
+
+async fn a_new_number_signs_up_linked_with_the_signup_ticket<S: Store + 'static>(store: Arc<S>) {
+    let server = WeChatServer::start().await;
+    let h = harness(store, &server);
+    let first = wechat_login(&h, &server.login_code("o6_bob", Some("u_bob"))).await;
+    let ticket = first.json()["wechat_ticket"].as_str().unwrap().to_owned();
+    let proven = wechat_phone(&h, &ticket, &server.phone_code("13700005678")).await;
+    assert_eq!(proven.status, 200, "{:?}", proven.json());
+    let body = proven.json();
+    assert_eq!(body["mobile"], "137****5678");
+    assert!(body.get("token").is_none(), "no session before the account exists");
+    let form = json!({"username": "bob_0001", "password": PASSWORD, "password2": PASSWORD,
+        "mobile": "13700005678", "signup_ticket": body["signup_ticket"], "allow": true});
+    let registered = h.post("/register/", &form).await;
+    assert_eq!(registered.status, 200, "{:?}", registered.json());
+    assert!(h.sender.last_code_for(&shared::domain::Mobile::parse("13700005678").unwrap()).is_none(), "no SMS");
+    let again = wechat_login(&h, &server.login_code("o6_bob", Some("u_bob"))).await;
+    assert_eq!(whoami(&h, &again).await, "bob_0001", "the account was created linked");
+}
+
+async fn made_up_or_used_codes_are_refused_and_write_nothing<S: Store + 'static>(store: Arc<S>) {
+    let server = WeChatServer::start().await;
+    let h = harness(store, &server);
+    assert_refused(&wechat_login(&h, "made-up-code").await, 400, "wechat_code_invalid");
+    let code = server.login_code("o6_carol", None);
+    assert_eq!(wechat_login(&h, &code).await.status, 200);
+    assert_refused(&wechat_login(&h, &code).await, 400, "wechat_code_invalid");
+    assert_refused(&wechat_login(&h, "").await, 400, "invalid_wechat_code");
+    let ticket = wechat_login(&h, &server.login_code("o6_carol", None)).await.json()["wechat_ticket"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_refused(&wechat_phone(&h, &ticket, "made-up-phone-code").await, 400, "wechat_code_invalid");
+    assert_refused(
+        &wechat_phone(&h, &"A".repeat(43), &server.phone_code("13900001234")).await,
+        400,
+        "wechat_ticket_expired",
+    );
+    assert_refused(&wechat_phone(&h, "short", "x").await, 400, "invalid_wechat_ticket");
+    // The refused phone code left the ticket unspent and linked nothing.
+    let link = h.store.get(&shared::service::keys::wechat_link("o6_carol"), h.clock.now()).await.unwrap();
+    assert!(link.is_none());
+    let proven = wechat_phone(&h, &ticket, &server.phone_code("13900001234")).await;
+    assert!(proven.json()["signup_ticket"].is_string(), "{:?}", proven.json());
+}
+
+async fn without_the_mini_program_wechat_login_is_off<S: Store + 'static>(store: Arc<S>) {
+    let h = Harness::new(store);
+    assert_refused(&h.post("/wechat_login/", &json!({"code": "x"})).await, 404, "wechat_disabled");
+    assert_refused(
+        &h.post("/wechat_phone/", &json!({"wechat_ticket": "x", "phone_code": "y"})).await,
+        404,
+        "wechat_disabled",
+    );
+}
+
 on_both_stores!(
+    a_registered_number_is_linked_by_the_phone_button_then_logs_in_by_wx_login,
+    a_new_number_signs_up_linked_with_the_signup_ticket,
+    made_up_or_used_codes_are_refused_and_write_nothing,
+    without_the_mini_program_wechat_login_is_off,
     two_phone_numbers_need_at_most_one_token_fetch,
     concurrent_refreshers_store_one_token,
     a_token_wechat_no_longer_takes_is_replaced_once,
