@@ -94,7 +94,7 @@ where
                 register::handle(&self.account, self.carrier.as_ref(), self.wechat.as_ref(), request).await
             }
             Function::Session => session::handle(&self.session, request).await,
-            Function::Account => account::handle(&self.account, request).await,
+            Function::Account => account::handle(&self.account, self.wechat.as_ref(), request).await,
         }
     }
 

@@ -256,6 +256,7 @@ fn key_prefixes() -> BTreeMap<&'static str, BTreeSet<String>> {
         kind(keys::wechat_link("o6_openid")),
         kind(keys::wechat_ticket(&some_ticket.hash())),
         kind(keys::wechat_token("wx0123456789abcdef")),
+        kind(keys::wechat_of(&AccountId::parse(&"a".repeat(32)).unwrap())),
     ];
     BTreeMap::from([
         ("captcha", BTreeSet::from([captcha.clone(), limit(limits.captchas_per_ip)])),
@@ -285,6 +286,7 @@ fn key_prefixes() -> BTreeMap<&'static str, BTreeSet<String>> {
                 wechat[0].clone(),
                 wechat[1].clone(),
                 wechat[2].clone(),
+                wechat[3].clone(),
                 limit(limits.code_failures_per_ip),
                 limit(limits.sms_per_prefix),
                 limit(limits.one_tap_per_ip),
@@ -303,6 +305,8 @@ fn key_prefixes() -> BTreeMap<&'static str, BTreeSet<String>> {
                 limit(limits.login_failures_per_account),
                 limit(limits.login_failures_per_ip),
                 limit(limits.sms_per_prefix),
+                wechat[0].clone(),
+                wechat[3].clone(),
             ]),
         ),
     ])

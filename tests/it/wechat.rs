@@ -228,7 +228,43 @@ async fn without_the_mini_program_wechat_login_is_off<S: Store + 'static>(store:
     );
 }
 
+async fn a_logged_in_user_links_and_unlinks_and_closing_removes_the_link<S: Store + 'static>(store: Arc<S>) {
+    let server = WeChatServer::start().await;
+    let h = harness(store, &server);
+    sign_up_by_sms(&h, "alice_01", "13900001234").await;
+    let session =
+        h.post("/login/", &json!({"account": "alice_01", "password": PASSWORD})).await.session_cookie().unwrap();
+    let link = |code: String| json!({"code": code});
+    assert_refused(&h.post("/account/wechat/", &link(server.login_code("o6_alice", None))).await, 401, "not_logged_in");
+    let linked =
+        h.request("POST", "/account/wechat/", Some(&session), Some(&link(server.login_code("o6_alice", None)))).await;
+    assert_eq!(linked.status, 200, "{:?}", linked.json());
+    assert_eq!(whoami(&h, &wechat_login(&h, &server.login_code("o6_alice", None)).await).await, "alice_01");
+    // One WeChat user per account, one account per WeChat user.
+    let second =
+        h.request("POST", "/account/wechat", Some(&session), Some(&link(server.login_code("o6_other", None)))).await;
+    assert_refused(&second, 409, "wechat_already_linked");
+
+    let unlinked = h.request("DELETE", "/account/wechat/", Some(&session), None).await;
+    assert_eq!(unlinked.status, 200, "{:?}", unlinked.json());
+    assert!(wechat_login(&h, &server.login_code("o6_alice", None)).await.json()["wechat_ticket"].is_string());
+
+    // Linked again, then the account closes: the link goes with it.
+    let relinked =
+        h.request("POST", "/account/wechat/", Some(&session), Some(&link(server.login_code("o6_alice", None)))).await;
+    assert_eq!(relinked.status, 200, "{:?}", relinked.json());
+    let close = json!({"password": PASSWORD});
+    assert_eq!(h.request("DELETE", "/account", Some(&session), Some(&close)).await.status, 200);
+    let now = h.clock.now();
+    assert!(h.store.get(&shared::service::keys::wechat_link("o6_alice"), now).await.unwrap().is_none());
+    // The number signs up again (after the SMS cooldown); the old WeChat user is not linked to the new account.
+    h.clock.advance(181);
+    sign_up_by_sms(&h, "alice_02", "13900001234").await;
+    assert!(wechat_login(&h, &server.login_code("o6_alice", None)).await.json()["wechat_ticket"].is_string());
+}
+
 on_both_stores!(
+    a_logged_in_user_links_and_unlinks_and_closing_removes_the_link,
     a_registered_number_is_linked_by_the_phone_button_then_logs_in_by_wx_login,
     a_new_number_signs_up_linked_with_the_signup_ticket,
     made_up_or_used_codes_are_refused_and_write_nothing,

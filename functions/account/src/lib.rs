@@ -1,6 +1,7 @@
 //! Returning users: `POST /login/`, `POST /sms_login/`, `POST
-//! /password_reset/`, `DELETE /sessions` (log out everywhere) and `DELETE
-//! /account` (close it).
+//! /password_reset/`, `DELETE /sessions` (log out everywhere), `DELETE
+//! /account` (close it) and `POST`/`DELETE /account/wechat/` (link or
+//! unlink a WeChat mini-program user).
 
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
@@ -17,16 +18,20 @@ use shared::random::Random;
 use shared::service::{AccountService, Error, LoginProof};
 use shared::store::Store;
 use shared::telemetry::audit::{self, Event, LoginMethod};
+use shared::wechat::{WeChat, WeChatCode};
 
-pub async fn handle<S: Store, C: Clock, R: Random + 'static>(
+/// Serves `request`; `wechat` links mini-program users (`None`: linking is off).
+pub async fn handle<S: Store, C: Clock, R: Random + 'static, W: WeChat>(
     service: &AccountService<S, C, R>,
+    wechat: Option<&W>,
     request: Request,
 ) -> Response<Body> {
-    serve(Function::Account, &request, route(service, &request)).await
+    serve(Function::Account, &request, route(service, wechat, &request)).await
 }
 
-async fn route<S: Store, C: Clock, R: Random + 'static>(
+async fn route<S: Store, C: Clock, R: Random + 'static, W: WeChat>(
     service: &AccountService<S, C, R>,
+    wechat: Option<&W>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let path = request.uri().path().trim_end_matches('/');
@@ -72,6 +77,19 @@ async fn route<S: Store, C: Clock, R: Random + 'static>(
             let form = json_form(request)?;
             service.close(&token, proof(&form)?, client.as_ref()).await?;
             Ok(with_session_cookie(ok(Map::new()), None, 0))
+        }
+        (Method::POST, "wechat") => {
+            let wechat = wechat.ok_or(Error::WeChatDisabled)?;
+            let token = session_token(request).ok_or(Error::NotLoggedIn)?;
+            let form = json_form(request)?;
+            let code = WeChatCode::parse(text(&form, "code"))?;
+            service.link_wechat(wechat, &token, &code).await?;
+            Ok(ok(Map::new()))
+        }
+        (Method::DELETE, "wechat") => {
+            let token = session_token(request).ok_or(Error::NotLoggedIn)?;
+            service.unlink_wechat(&token).await?;
+            Ok(ok(Map::new()))
         }
         _ => Err(ApiError::NotFound),
     }

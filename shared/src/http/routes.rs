@@ -69,6 +69,10 @@ pub const ROUTES: &[Route] = &[
     route("DELETE", "/sessions/", Function::Account),
     route("DELETE", "/account", Function::Account),
     route("DELETE", "/account/", Function::Account),
+    route("POST", "/account/wechat/", Function::Account),
+    route("POST", "/account/wechat", Function::Account),
+    route("DELETE", "/account/wechat/", Function::Account),
+    route("DELETE", "/account/wechat", Function::Account),
 ];
 
 /// What a path matched: the route and its path parameters.

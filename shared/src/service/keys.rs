@@ -75,6 +75,13 @@ pub fn wechat_link(openid: &str) -> String {
     format!("wechat#{openid}")
 }
 
+/// `wechatof#<account id>`: `openid`, the WeChat user linked to the
+/// account (at most one), written and deleted with its `wechat#` link, so
+/// closing or unlinking the account finds the link to delete.
+pub fn wechat_of(id: &AccountId) -> String {
+    format!("wechatof#{}", id.as_str())
+}
+
 /// `wechatticket#<sha256 of ticket>`: `openid`, `expires_at`: a WeChat user
 /// not yet linked, between `/wechat_login/` and `/wechat_phone/`.
 pub fn wechat_ticket(hash: &TokenHash) -> String {

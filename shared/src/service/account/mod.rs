@@ -217,6 +217,10 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         };
         let mut writes = user.delete().to_vec();
         writes.push(Op::Delete { pk: keys::session(&token.hash()), cond: Cond::Always }.labelled("this session"));
+        // The WeChat link goes with the account.
+        if let Some(openid) = self.linked_openid(&user, now).await? {
+            writes.extend(wechat::unlink(&openid, &user));
+        }
         match &right {
             Some(right) => {
                 writes.extend(right.spend());
@@ -250,6 +254,9 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
             Err(StoreError::Cancelled(cancelled)) if cancelled.failed(CODE_GONE).is_some() => {
                 return Err(Error::SmsCodeExpired);
             }
+            Err(StoreError::Cancelled(cancelled)) if cancelled.failed(wechat::LINK_CHANGED).is_some() => {
+                Error::NotLoggedIn
+            }
             Err(StoreError::Cancelled(cancelled)) => account_refusal(cancelled),
             Err(error) => error.into(),
         };
@@ -260,6 +267,9 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     async fn account_write(&self, writes: Vec<Write>, now: EpochSeconds) -> Result<(), Error> {
         match self.store.transact(writes, now).await {
             Ok(()) => Ok(()),
+            Err(StoreError::Cancelled(cancelled)) if cancelled.failed(wechat::LINK_CHANGED).is_some() => {
+                Err(Error::NotLoggedIn)
+            }
             Err(StoreError::Cancelled(cancelled)) => Err(account_refusal(cancelled)),
             Err(error) => Err(error.into()),
         }

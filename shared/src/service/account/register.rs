@@ -131,7 +131,9 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         let mut writes: Vec<Write> = vec![spend.labelled(TICKET_GONE)];
         writes.extend(record.create(USERNAME_TAKEN, MOBILE_TAKEN));
         writes.push(record.start_session(&token, now, self.session_ttl));
-        writes.extend(openid.map(|openid| super::wechat::link(&openid, &record)));
+        if let Some(openid) = &openid {
+            writes.extend(super::wechat::link(openid, &record));
+        }
         match self.store.transact(writes, now).await {
             Ok(()) => {
                 self.registered(user, method);

@@ -43,13 +43,32 @@ fn wechat_refusal(error: WeChatError) -> Error {
     }
 }
 
-/// The link item of `openid` to `record`'s account.
-pub(super) fn link(openid: &str, record: &UserRecord) -> Write {
+/// The link of `openid` to `record`'s account, both ways: the openid's
+/// `wechat#` item and the account's `wechatof#` item, each refused if
+/// present (the user, or the account, is linked already).
+pub(super) fn link(openid: &str, record: &UserRecord) -> [Write; 2] {
     let item = Item::new(keys::wechat_link(openid))
         .with_s(keys::ACCOUNT_ID, record.id.as_str())
         .with_s(keys::MOBILE, record.mobile.as_str());
-    Op::Put { item, cond: Cond::NotLive }.labelled(ALREADY_LINKED)
+    let reverse = Item::new(keys::wechat_of(&record.id)).with_s(keys::OPENID, openid);
+    [
+        Op::Put { item, cond: Cond::NotLive }.labelled(ALREADY_LINKED),
+        Op::Put { item: reverse, cond: Cond::NotLive }.labelled(ALREADY_LINKED),
+    ]
 }
+
+/// Deletes `record`'s link to `openid`, both ways, while it is that link.
+pub(super) fn unlink(openid: &str, record: &UserRecord) -> [Write; 2] {
+    let this_account = Cond::Present(vec![Check::eq_s(keys::ACCOUNT_ID, record.id.as_str())]);
+    let this_user = Cond::Present(vec![Check::eq_s(keys::OPENID, openid)]);
+    [
+        Op::Delete { pk: keys::wechat_link(openid), cond: this_account }.labelled(LINK_CHANGED),
+        Op::Delete { pk: keys::wechat_of(&record.id), cond: this_user }.labelled(LINK_CHANGED),
+    ]
+}
+
+/// The link changed (unlinked, relinked) between its read and its deletion.
+pub(super) const LINK_CHANGED: &str = "wechat link changed";
 
 impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     /// `/wechat_login/`: the user behind a `wx.login` code. Linked: a
@@ -119,12 +138,9 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
             Some(item) => {
                 let record = UserRecord::from_item(&item)?;
                 let session = SessionToken::generate(&*self.random);
-                let writes = vec![
-                    spend,
-                    link(&openid, &record),
-                    record.start_session(&session, now, self.session_ttl),
-                    record.check_unchanged(guard),
-                ];
+                let mut writes = vec![spend];
+                writes.extend(link(&openid, &record));
+                writes.extend([record.start_session(&session, now, self.session_ttl), record.check_unchanged(guard)]);
                 self.account_transaction(writes, now).await?;
                 metrics::count(Metric::Logins, &[("Method", LoginMethod::WeChat.as_str())]);
                 tracing::info!(username = %record.username, "WeChat user linked by the phone button and logged in");
@@ -146,6 +162,46 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         }
     }
 
+    /// `POST /account/wechat/`: links the WeChat user behind a `wx.login`
+    /// code to the logged-in account.
+    pub async fn link_wechat<W: WeChat>(
+        &self,
+        wechat: &W,
+        token: &SessionToken,
+        code: &WeChatCode,
+    ) -> Result<(), Error> {
+        let now = self.clock.now();
+        let record = crate::service::users::session_account(&self.store, token, now).await?;
+        audit::mobile(&record.mobile);
+        let identity = wechat.code_to_session(code).await.map_err(wechat_refusal)?;
+        let mut writes = link(&identity.openid, &record).to_vec();
+        writes.push(record.check_unchanged(keys::user(&record.username)));
+        self.account_transaction(writes, now).await?;
+        tracing::info!(username = %record.username, "WeChat user linked");
+        Ok(())
+    }
+
+    /// `DELETE /account/wechat/`: removes the logged-in account's WeChat link, if any.
+    pub async fn unlink_wechat(&self, token: &SessionToken) -> Result<(), Error> {
+        let now = self.clock.now();
+        let record = crate::service::users::session_account(&self.store, token, now).await?;
+        audit::mobile(&record.mobile);
+        let Some(openid) = self.linked_openid(&record, now).await? else { return Ok(()) };
+        let mut writes = unlink(&openid, &record).to_vec();
+        writes.push(record.check_unchanged(keys::user(&record.username)));
+        self.account_transaction(writes, now).await?;
+        tracing::info!(username = %record.username, "WeChat user unlinked");
+        Ok(())
+    }
+
+    /// The openid linked to `record`'s account, if any.
+    pub(super) async fn linked_openid(&self, record: &UserRecord, now: EpochSeconds) -> Result<Option<String>, Error> {
+        Ok(match self.store.get(&keys::wechat_of(&record.id), now).await? {
+            Some(item) => Some(item.s(keys::OPENID)?.to_owned()),
+            None => None,
+        })
+    }
+
     async fn put_new(&self, item: Item, now: EpochSeconds) -> Result<(), Error> {
         match self.store.put(item, Cond::NotLive, now).await {
             Ok(()) => Ok(()),
@@ -162,6 +218,10 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
             }
             Err(StoreError::Cancelled(cancelled)) if cancelled.failed(ALREADY_LINKED).is_some() => {
                 Err(Error::WeChatAlreadyLinked)
+            }
+            // Unlinked or relinked concurrently: the account changed under the request.
+            Err(StoreError::Cancelled(cancelled)) if cancelled.failed(LINK_CHANGED).is_some() => {
+                Err(Error::NotLoggedIn)
             }
             Err(StoreError::Cancelled(cancelled)) => Err(super::account_refusal(cancelled)),
             Err(error) => Err(error.into()),
