@@ -484,3 +484,75 @@ async fn one_tap_through_the_register_function() {
     assert_eq!(total(&points, Metric::SignUps, &[("Method", "one_tap")]), 1.0);
     assert_eq!(total(&points, Metric::Logins, &[("Method", "one_tap")]), 1.0);
 }
+
+/// WeChat mini-program login at the Lambda boundary: the register binary,
+/// configured from its environment, against a loopback WeChat; its logs
+/// hold no code, session_key, secret, access token, ticket or number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn wechat_login_through_the_register_function() {
+    let store = tests::dynamo_store().await;
+    let wechat = tests::wechat::WeChatServer::start().await;
+    let mut env = vec![
+        ("TABLE_NAME", store.table().to_owned()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", tests::dynamodb_endpoint()),
+        ("AWS_LAMBDA_LOG_LEVEL", "TRACE".to_owned()),
+        ("SMS_CODE_KEY", SMS_CODE_KEY.to_owned()),
+    ];
+    env.extend(wechat.env());
+    let register = Function::start("register", &env).await;
+    let mobile = "13900001234";
+
+    let login_code = wechat.login_code("o6_runtime_user", None);
+    let response = call(&register, request("POST", "/wechat_login/", &[], Some(json!({"code": login_code})))).await;
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let wechat_ticket = body_json(&response)["wechat_ticket"].as_str().unwrap().to_owned();
+    let phone_code = wechat.phone_code(mobile);
+    let body = json!({"wechat_ticket": wechat_ticket, "phone_code": phone_code});
+    let response = call(&register, request("POST", "/wechat_phone/", &[], Some(body))).await;
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let signup_ticket = body_json(&response)["signup_ticket"].as_str().unwrap().to_owned();
+    let form = json!({"username": "wx_user_01", "password": "correct horse", "password2": "correct horse",
+        "mobile": mobile, "signup_ticket": signup_ticket, "allow": true});
+    assert_eq!(call(&register, request("POST", "/register/", &[], Some(form))).await["statusCode"], 200);
+    let again = wechat.login_code("o6_runtime_user", None);
+    let body = json!({"code": again, "session": "token"});
+    let response = call(&register, request("POST", "/wechat_login", &[], Some(body))).await;
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let session_token = body_json(&response)["token"].as_str().unwrap().to_owned();
+    assert!(wechat.refusals().is_empty(), "{:?}", wechat.refusals());
+
+    let logs = register.stop().await;
+    for secret in [
+        login_code.as_str(),
+        again.as_str(),
+        phone_code.as_str(),
+        &wechat_ticket,
+        &signup_ticket,
+        &session_token,
+        mobile,
+        "c2Vzc2lvbi1rZXktc2VjcmV0",
+        tests::wechat::APP_SECRET,
+        "ACCESS.",
+    ] {
+        assert!(!logs.contains(secret), "{secret:?} appears in the logs:\n{logs}");
+    }
+    let events: Vec<(String, String)> = tests::telemetry::audit_events(&logs)
+        .iter()
+        .map(|e| {
+            (e["audit"].as_str().unwrap_or_default().to_owned(), e["method"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("signup_ticket_issued", "wechat"),
+        ("signup_ticket_issued", "wechat"),
+        ("account_created", "wechat"),
+        ("login_succeeded", "wechat"),
+    ]
+    .iter()
+    .map(|(a, m)| ((*a).to_owned(), (*m).to_owned()))
+    .collect();
+    assert_eq!(events, expected, "{logs}");
+    let points = tests::telemetry::metrics(&logs);
+    assert_eq!(total(&points, Metric::SignUps, &[("Method", "wechat")]), 1.0);
+    assert_eq!(total(&points, Metric::Logins, &[("Method", "wechat")]), 1.0);
+}
