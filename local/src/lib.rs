@@ -72,7 +72,7 @@ where
                 code_key.clone(),
             ),
             account: AccountService::new(config, Arc::clone(&store), Arc::clone(&clock), random, code_key),
-            session: SessionService::new(config, store, clock),
+            session: SessionService::new(store, clock),
             carrier: AnyCarrier::from_config(config.one_tap.carrier.as_ref()).unwrap_or_else(|error| {
                 tracing::error!(error = %error, "building the one-tap client failed; one-tap is off");
                 None
@@ -87,14 +87,17 @@ where
 
     /// Runs `function`'s handler, exactly the code its Lambda runs.
     pub async fn invoke(&self, function: Function, request: Request) -> Response<Body> {
+        // Each handler's future on the heap: inline, the match would be as
+        // large as the largest of them, several hundred KiB unoptimised, on
+        // the stack of whichever thread polls it (a test's is 2 MiB).
         match function {
-            Function::Captcha => captcha::handle(&self.captcha, request).await,
-            Function::Sms => sms::handle(&self.sms, request).await,
+            Function::Captcha => Box::pin(captcha::handle(&self.captcha, request)).await,
+            Function::Sms => Box::pin(sms::handle(&self.sms, request)).await,
             Function::Register => {
-                register::handle(&self.account, self.carrier.as_ref(), self.wechat.as_ref(), request).await
+                Box::pin(register::handle(&self.account, self.carrier.as_ref(), self.wechat.as_ref(), request)).await
             }
-            Function::Session => session::handle(&self.session, request).await,
-            Function::Account => account::handle(&self.account, self.wechat.as_ref(), request).await,
+            Function::Session => Box::pin(session::handle(&self.session, request)).await,
+            Function::Account => Box::pin(account::handle(&self.account, self.wechat.as_ref(), request)).await,
         }
     }
 

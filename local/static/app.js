@@ -1,7 +1,7 @@
 "use strict";
 // The page's script: sign up, log in (password or SMS code), forgot password,
-// and on the logged-in panel log out, log out everywhere and close the
-// account. A separate file so the Content-Security-Policy needs no
+// and on the logged-in panel log out, log out everywhere, change the mobile
+// number and close the account. A separate file so the Content-Security-Policy needs no
 // 'unsafe-inline'.
 //
 // The API base is fixed when the page is served or deployed: the content of
@@ -52,6 +52,12 @@ const STRINGS = {
     close_title: "Close your account",
     close_lead: "Your account ends and your username and number become free. Confirm with your password or an SMS code.",
     close_submit: "Close my account", cancel: "Cancel",
+    change_mobile: "Change mobile number", mobile_title: "Change your mobile number",
+    mobile_lead: "We send a code to the new number. Confirm it is you with your password or a code sent to your current number; other devices are logged out.",
+    new_mobile: "New mobile number", current_mobile: "Current mobile number",
+    new_sms_code: "SMS code sent to the new number", old_sms_code: "SMS code sent to the current number",
+    proof_password: "Password", proof_old_sms: "Code to current number", mobile_submit: "Change number",
+    mobile_changed: "Your mobile number is changed; other devices are logged out.",
     code_sent: "Code sent.", code_valid: "Code sent. It is valid for {d}.",
     logged_out: "You are logged out.", logged_out_all: "You are logged out on every device.",
     account_closed: "Your account is closed.", session_over: "Your session has ended, please log in again.",
@@ -106,6 +112,12 @@ const STRINGS = {
     close_title: "注销账号",
     close_lead: "注销后账号不可恢复，用户名和手机号可被重新注册。请用密码或短信验证码确认。",
     close_submit: "确认注销", cancel: "取消",
+    change_mobile: "更换手机号", mobile_title: "更换手机号",
+    mobile_lead: "我们会向新手机号发送验证码。请用密码或原手机号收到的验证码确认是您本人；其他设备将退出登录。",
+    new_mobile: "新手机号", current_mobile: "原手机号",
+    new_sms_code: "新手机号收到的验证码", old_sms_code: "原手机号收到的验证码",
+    proof_password: "密码验证", proof_old_sms: "原手机号验证", mobile_submit: "确认更换",
+    mobile_changed: "手机号已更换，其他设备已退出登录。",
     code_sent: "验证码已发送。", code_valid: "验证码已发送，{d}内有效。",
     logged_out: "已退出登录。", logged_out_all: "已退出所有设备。",
     account_closed: "账号已注销。", session_over: "登录已失效，请重新登录。",
@@ -132,7 +144,7 @@ const STRINGS = {
 // otherwise these, and for an unknown key the server's words anyway.
 const MESSAGES = {
   en: {
-    login_failed: "Wrong account or password", login_locked: "Too many failed log-ins",
+    login_failed: "Wrong account or password", captcha_required: "Too many failed log-ins: enter the characters in the picture",
     mobile_not_registered: "This mobile number is not registered", not_logged_in: "Not logged in",
   },
   zh: {
@@ -150,8 +162,9 @@ const MESSAGES = {
     sms_code_incorrect: "短信验证码错误", username_taken: "用户名已被占用", mobile_taken: "该手机号已注册",
     not_logged_in: "未登录", sms_failed: "短信发送失败，请稍后再试", store_unavailable: "服务暂时不可用，请稍后再试",
     internal_error: "服务器内部错误", unsupported_media_type: "请求格式有误",
-    login_failed: "账号或密码错误", login_locked: "登录失败次数过多", mobile_not_registered: "该手机号未注册",
+    login_failed: "账号或密码错误", captcha_required: "登录失败次数过多，请输入图中的字符", mobile_not_registered: "该手机号未注册",
     not_found: "请求的资源不存在", method_not_allowed: "不支持的请求方式",
+    owner_proof_required: "请输入密码或原手机号收到的验证码", sms_code_wrong_purpose: "该短信验证码不能用于此操作",
   },
 };
 
@@ -274,7 +287,7 @@ const FIELD = {
   mobile_not_registered: "mobile",
   missing_parameters: "image_code", invalid_image_code: "image_code", captcha_expired: "image_code",
   captcha_incorrect: "image_code", invalid_captcha_id: "image_code", captcha_failure_limit: "image_code",
-  ip_captcha_limit: "image_code",
+  ip_captcha_limit: "image_code", captcha_required: "image_code",
   invalid_sms_code: "sms_code", sms_code_expired: "sms_code", sms_code_incorrect: "sms_code",
   invalid_sms_code_id: "sms_code", sms_code_failure_limit: "sms_code", too_frequent: "sms_code",
   ip_sms_limit: "sms_code", sms_busy: "sms_code", sms_failed: "sms_code",
@@ -286,7 +299,9 @@ const FIELD = {
 
 const prefixOf = (form) => form.dataset.prefix ?? "";
 const errorFor = (form, name) => form.querySelector(`.error[data-for="${prefixOf(form)}${name}"]`);
-const noticeOf = (form) => form.querySelector(".notice");
+// A part of a form with its own prefix (the current number's code inside the
+// number change) has its own notice, `<prefix>notice`.
+const noticeOf = (form) => $(`${prefixOf(form)}notice`) ?? form.querySelector(".notice");
 
 function notice(element, render, kind = "") {
   show(element, render);
@@ -427,6 +442,8 @@ const registerCode = new SmsCode($("form"), "register");
 const loginCode = new SmsCode($("login-form"), "login");
 const resetCode = new SmsCode($("reset-form"), "reset");
 const closeCode = new SmsCode($("close-form"), "close");
+const newNumberCode = new SmsCode($("mobile-form"), "change_mobile");
+const oldNumberCode = new SmsCode($("mobile-sms-fields"), "change_mobile_old");
 
 /** Shows one logged-out form: "register", "login" or "reset". */
 function showView(name) {
@@ -469,9 +486,18 @@ function modeSwitch(prefix, onChange) {
   bySms.addEventListener("click", () => set(true));
 }
 let loginBySms = false;
-modeSwitch("login-", (sms) => { loginBySms = sms; if (sms) loginCode.ensureCaptcha(); });
+/** Whether the API asked this password login for a captcha (429 captcha_required). */
+let loginCaptchaAsked = false;
+function showLoginFields() {
+  $("login-sms-code-fields").hidden = !loginBySms;
+  $("login-captcha-fields").hidden = !loginBySms && !loginCaptchaAsked;
+  if (!$("login-captcha-fields").hidden) loginCode.ensureCaptcha();
+}
+modeSwitch("login-", (sms) => { loginBySms = sms; showLoginFields(); });
 let closeBySms = false;
 modeSwitch("close-", (sms) => { closeBySms = sms; if (sms) closeCode.ensureCaptcha(); });
+let mobileBySms = false;
+modeSwitch("mobile-", (sms) => { mobileBySms = sms; if (sms) oldNumberCode.ensureCaptcha(); });
 
 function formatTime(seconds) {
   if (!Number.isFinite(seconds)) return "";
@@ -487,6 +513,8 @@ async function checkSession(loggedOutView = view === "welcome" ? "login" : view)
     $("welcome").hidden = false;
     $("close-form").hidden = true;
     $("close-open").hidden = false;
+    $("mobile-form").hidden = true;
+    $("mobile-open").hidden = false;
     $("who").textContent = body.username ?? "";
     $("who-mobile").textContent = body.mobile ?? "";
     const { created_at: from, expires_at: until } = body;
@@ -584,18 +612,34 @@ $("login-form").addEventListener("submit", async (event) => {
     answer = await api("POST", "/sms_login/", body);
   } else {
     const body = { account: $("login-account").value.trim(), password: $("login-password").value };
-    if (!check(form, [["account", body.account !== "", "need_account"], ["password", body.password !== "", "need_current_password"]])) return;
+    const checks = [["account", body.account !== "", "need_account"], ["password", body.password !== "", "need_current_password"]];
+    if (loginCaptchaAsked) {
+      body.image_code = $("login-image_code").value.trim();
+      body.image_code_id = loginCode.captchaId;
+      checks.push(["image_code", body.image_code !== "", "need_image_code"]);
+    }
+    if (!check(form, checks)) return;
     answer = await api("POST", "/login/", body);
+    // A captcha is judged once: every attempt that carried one spends it.
+    if (loginCaptchaAsked) loginCode.newCaptcha();
+    if (answer.body.error === "captcha_required") {
+      // Never a lock-out: the same login with the picture's characters goes through.
+      loginCaptchaAsked = true;
+      showLoginFields();
+      $("login-image_code").focus();
+    }
   }
   if (answer.status === 200) {
     form.reset();
     loginCode.reset();
+    loginCaptchaAsked = false;
+    showLoginFields();
     await checkSession();
     return;
   }
-  const wait = answer.body.error === "login_locked" ? retryAfter(answer) : null;
+  const wait = answer.body.error === "login_ip_limit" ? retryAfter(answer) : null;
   if (wait) countdown($("login-submit"), wait, "try_again_in", "login_submit");
-  showError(form, answer, { countdownShown: Boolean(wait) });
+  showError(form, answer, { countdownShown: Boolean(wait) || answer.body.error === "captcha_required" });
 });
 
 // Forgot password: a code to the number, a new password, logged in.
@@ -634,6 +678,51 @@ $("logout-all").addEventListener("click", async () => {
   if (answer.status === 200 || answer.body.error === "not_logged_in") await loggedOut(answer.status === 200 ? "logged_out_all" : "session_over");
   else notice($("welcome-notice"), () => refusal(answer), "bad");
 });
+// Change the mobile number.
+$("mobile-open").addEventListener("click", () => {
+  $("mobile-form").hidden = false;
+  $("mobile-open").hidden = true;
+  notice($("welcome-notice"), null);
+  newNumberCode.ensureCaptcha();
+  if (mobileBySms) oldNumberCode.ensureCaptcha();
+  $("mobile-mobile").focus();
+});
+$("mobile-cancel").addEventListener("click", () => {
+  $("mobile-form").reset();
+  clearErrors($("mobile-form"));
+  $("mobile-form").hidden = true;
+  $("mobile-open").hidden = false;
+});
+$("mobile-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearErrors(form);
+  const body = { mobile: $("mobile-mobile").value.trim(), sms_code: $("mobile-sms_code").value.trim(), sms_code_id: newNumberCode.smsCodeId };
+  const rules = [["mobile", MOBILE.test(body.mobile), "need_mobile"], ["sms_code", SMS_CODE.test(body.sms_code), "need_sms_code"]];
+  if (mobileBySms) {
+    body.old_sms_code = $("mobile-old-sms_code").value.trim();
+    body.old_sms_code_id = oldNumberCode.smsCodeId;
+    rules.push(["old-sms_code", SMS_CODE.test(body.old_sms_code), "need_sms_code"]);
+  } else {
+    body.password = $("mobile-password").value;
+    rules.push(["password", body.password !== "", "need_current_password"]);
+  }
+  if (!check(form, rules)) return;
+  const answer = await api("POST", "/account/mobile/", body);
+  if (answer.status === 200) {
+    form.reset();
+    newNumberCode.reset();
+    oldNumberCode.reset();
+    await checkSession();
+    notice($("welcome-notice"), () => t("mobile_changed"), "ok");
+  } else if (answer.body.error === "not_logged_in") {
+    await loggedOut("session_over");
+  } else {
+    // Each code is judged once: after a refusal the server asks for a new one (sms_code_expired).
+    showError(form, answer);
+  }
+});
+
 $("close-open").addEventListener("click", () => {
   $("close-form").hidden = false;
   $("close-open").hidden = true;

@@ -960,6 +960,47 @@ for (const v of VARIANTS) {
     }
     await session.context.close();
   });
+
+  test(`[${v.lang}, ${v.size}] change the mobile number: a wrong password spends the new number's code, then a code to the old one (issue 24)`, async (t) => {
+    if (accounts !== "real") return t.skip("the fake has no POST /account/mobile/");
+    const [from, to] = [`1860018600${v.n}`, `1870018700${v.n}`];
+    const session = await accountsContext({ locale: v.locale, viewport: SIZES[v.size] });
+    await session.user(`ivan_0924${v.lang}`, "ivan's password", from);
+    const page = await session.context.newPage();
+    await page.goto(`${flowsUrl}/`);
+    await page.click("#tab-login");
+    await page.fill("#login-account", `ivan_0924${v.lang}`);
+    await page.fill("#login-password", "ivan's password");
+    await page.click("#login-submit");
+    await page.waitForSelector("#welcome", { state: "visible" });
+    await page.click("#mobile-open");
+    await page.waitForSelector("#mobile-form", { state: "visible" });
+
+    const code = await sendCode(page, session, "mobile-", to);
+    assert.equal(session.requests.at(-1).query.get("purpose"), "change_mobile");
+    await page.fill("#mobile-sms_code", code);
+    await page.fill("#mobile-password", "not ivan's password");
+    await page.click("#mobile-submit");
+    assert.ok(await waitForError(page, "mobile-password"), "a wrong password on the password field");
+    await shot(page, `24-${v.lang}-${v.size}-1-change-mobile-wrong-password`);
+
+    // The code was judged once: a new one, and the current number's code as the proof.
+    await page.fill("#mobile-sms_code", await sendCode(page, session, "mobile-", to));
+    await page.click("#mobile-by-sms");
+    await page.waitForSelector("#mobile-sms-fields", { state: "visible" });
+    const old = await sendCode(page, session, "mobile-old-", from);
+    assert.equal(session.requests.at(-1).query.get("purpose"), "change_mobile_old");
+    await page.fill("#mobile-old-sms_code", old);
+    await shot(page, `24-${v.lang}-${v.size}-2-change-mobile-by-old-code`);
+    await page.click("#mobile-submit");
+    await page.waitForSelector("#welcome-notice.ok");
+    assert.equal(await page.textContent("#who-mobile"), masked(to), "the same session, the new number");
+    assert.ok(await page.isHidden("#mobile-form"));
+    const body = JSON.parse(session.requests.filter((r) => r.path.startsWith("/account/mobile")).at(-1).body);
+    assert.deepEqual(Object.keys(body).sort(), ["mobile", "old_sms_code", "old_sms_code_id", "sms_code", "sms_code_id"]);
+    assert.equal(body.mobile, to);
+    await session.context.close();
+  });
 }
 
 // Stubbed in both modes: refusals the real API gives only after many tries.

@@ -93,19 +93,28 @@ async fn only_the_requester_can_guess_a_code<S: Store + 'static>(store: Arc<S>) 
     let h = harness(store, &[]);
     assert_eq!(h.send_sms(MOBILE).await.status, 200);
     let (code, id) = (h.last_code(MOBILE), h.sms_code_id(MOBILE));
+    let register_from = |ip: IpAddr, form: serde_json::Value| {
+        let h = &h;
+        async move { h.request_from(ip, "POST", "/register/", None, Some(&form)).await }
+    };
+    let form = |username: String, code: &str, id: &str| {
+        json!({"username": username, "password": "correct horse", "password2": "correct horse",
+            "mobile": MOBILE, "sms_code": code, "sms_code_id": id, "allow": true})
+    };
     for n in 0..30 {
         let guess = format!("{:06}", n * 7919 % 1_000_000);
         let forged = format!("{n:032x}");
-        let response = h.register_with_id(&format!("mallory{n:02}"), MOBILE, &guess, &forged).await;
-        assert_refused(&response, 400, "invalid_sms_code_id");
-        assert_eq!(response.json()["attempts_left"], 5, "a guess without the id counts nothing");
+        let response = register_from(MALLORY, form(format!("mallory{n:02}"), &guess, &forged)).await;
+        assert_refused(&response, 400, "sms_code_expired");
+        assert_eq!(response.json()["attempts_left"], 0, "a guess without the id learns nothing of the live code");
     }
-    let mut form = json!({"username": "mallory", "password": "correct horse", "password2": "correct horse",
-        "mobile": MOBILE, "sms_code": code, "allow": true});
-    assert_refused(&h.request("POST", "/register/", None, Some(&form)).await, 400, "invalid_sms_code_id");
-    form["sms_code_id"] = json!(id);
-    form["username"] = json!("victim_01");
-    assert_eq!(h.request("POST", "/register/", None, Some(&form)).await.status, 200, "the victim signs up");
+    let over = register_from(MALLORY, form("mallory99".into(), "123456", &format!("{:032x}", 99))).await;
+    assert_limited(&over, "sms_code_failure_limit");
+    let mut without_id = form("mallory".into(), &code, "");
+    without_id.as_object_mut().unwrap().remove("sms_code_id");
+    assert_refused(&register_from(VICTIM, without_id).await, 400, "invalid_sms_code_id");
+    let response = register_from(VICTIM, form("victim_01".into(), &code, &id)).await;
+    assert_eq!(response.status, 200, "the victim signs up: {:?}", response.json());
 }
 
 async fn wrong_guesses_say_what_is_left_and_count_against_the_client<S: Store + 'static>(store: Arc<S>) {

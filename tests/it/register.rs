@@ -281,7 +281,8 @@ flows_on_both_stores!(
 /// the SMS send, which spends the captcha first so that racing requests
 /// cannot have one captcha judged twice, and registration, which claims a
 /// guess first so that racing requests cannot compare more than five
-/// guesses with the code.
+/// guesses with the code, and asks the client's failure cap at the same
+/// time so that no probe is hashed once that cap is full.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn each_happy_path_makes_the_fewest_dynamodb_calls() {
     let (h, calls) = tests::harness::on_dynamodb().await;
@@ -298,11 +299,19 @@ async fn each_happy_path_makes_the_fewest_dynamodb_calls() {
     let (code, sms_code_id) = (h.last_code(MOBILE), sent.json()["sms_code_id"].as_str().unwrap().to_owned());
     let response = h.register_with_id("alice_01", MOBILE, &code, &sms_code_id).await;
     assert_eq!(response.status, 200);
-    assert_eq!(calls.take(), vec!["UpdateItem", "TransactWriteItems"], "register: claim a guess, then create");
+    assert_eq!(
+        calls.take(),
+        vec!["UpdateItem", "UpdateItem", "TransactWriteItems"],
+        "register: the client's failure cap and the claim of a guess at once, then create"
+    );
 
     let wrong = h.register_with_id("bob_0001", MOBILE, "000000", &sms_code_id).await;
     assert_eq!(wrong.status, 400);
-    assert_eq!(calls.take(), vec!["UpdateItem"], "a wrong or spent code costs one call and no hashing");
+    assert_eq!(
+        calls.take(),
+        vec!["UpdateItem", "UpdateItem", "UpdateItem"],
+        "a wrong or spent code: the cap, the claim and the client's failure, and no hashing"
+    );
 
     let token = response.session_cookie().unwrap();
     assert_eq!(h.request("GET", "/session", Some(&token), None).await.status, 200);

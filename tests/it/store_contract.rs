@@ -2,7 +2,7 @@
 //! liveness and TTL lag, conditional writes, take, transactions, races.
 
 use shared::clock::{Clock, ManualClock};
-use shared::store::{Check, Cond, Item, Op, Store, StoreError, Value};
+use shared::store::{Add, Check, Cond, Item, Op, Store, StoreError, Value};
 use std::sync::Arc;
 use tests::on_both_stores;
 
@@ -148,13 +148,13 @@ async fn a_transaction_names_the_same_refusals_in_any_order(store: Arc<impl Stor
         vec![
             Op::Put { item: item("k#order-flag", now, 300), cond: Cond::NotLive }.labelled("flag held"),
             Op::Put { item: item("k#order-new", now, 300), cond: Cond::Always }.labelled("new"),
-            Op::Add {
+            Op::Add(Add {
                 pk: "k#order-counter".into(),
                 attribute: "count",
                 by: 1,
                 expires_at: Some(now + 60),
                 cond: Cond::Below { attribute: "count", limit: 3 },
-            }
+            })
             .labelled("counter full"),
         ]
     };
@@ -221,31 +221,49 @@ async fn add_counts_by_any_amount_until_its_condition_fails(store: Arc<impl Stor
     let now = clock().now();
     store.put(item("k#inc", now, 300), Cond::Always, now).await.unwrap();
     let below_two = || Cond::Live(vec![Check::lt("attempts", 2)]);
-    let add = |by| store.add("k#inc", "attempts", by, None, below_two(), now);
+    let add =
+        |by| store.add(Add { pk: "k#inc".into(), attribute: "attempts", by, expires_at: None, cond: below_two() }, now);
     assert_eq!(add(1).await.unwrap().n("attempts").unwrap(), 1);
     assert_eq!(add(1).await.unwrap().n("attempts").unwrap(), 2);
     assert!(matches!(add(1).await, Err(StoreError::ConditionFailed { current: Some(_) })));
-    let given_back = store.add("k#inc", "attempts", -2, None, Cond::Live(vec![]), now).await.unwrap();
+    let given_back = store
+        .add(Add { pk: "k#inc".into(), attribute: "attempts", by: -2, expires_at: None, cond: Cond::Live(vec![]) }, now)
+        .await
+        .unwrap();
     assert_eq!((given_back.n("attempts").unwrap(), given_back.expires_at()), (0, Some(now + 300)));
 }
 
 async fn add_creates_a_counter_with_its_expiry_once(store: Arc<impl Store>) {
     let now = clock().now();
     let below = || Cond::Below { attribute: "count", limit: 10 };
-    let first = store.add("limit#single", "count", 3, Some(now + 60), below(), now).await.unwrap();
+    let first = store
+        .add(
+            Add { pk: "limit#single".into(), attribute: "count", by: 3, expires_at: Some(now + 60), cond: below() },
+            now,
+        )
+        .await
+        .unwrap();
     assert_eq!((first.n("count").unwrap(), first.expires_at()), (3, Some(now + 60)));
-    let second = store.add("limit#single", "count", 1, Some(now + 999), below(), now).await.unwrap();
+    let second = store
+        .add(
+            Add { pk: "limit#single".into(), attribute: "count", by: 1, expires_at: Some(now + 999), cond: below() },
+            now,
+        )
+        .await
+        .unwrap();
     assert_eq!((second.n("count").unwrap(), second.expires_at()), (4, Some(now + 60)));
 }
 
 async fn a_counter_starts_at_one_keeps_its_first_expiry_and_stops_at_its_limit(store: Arc<impl Store>) {
     let now = clock().now();
-    let add = |by, expires_at: i64| Op::Add {
-        pk: "limit#k".into(),
-        attribute: "count",
-        by,
-        expires_at: Some(expires_at),
-        cond: if by > 0 { Cond::Below { attribute: "count", limit: 2 } } else { Cond::Always },
+    let add = |by, expires_at: i64| {
+        Op::Add(Add {
+            pk: "limit#k".into(),
+            attribute: "count",
+            by,
+            expires_at: Some(expires_at),
+            cond: if by > 0 { Cond::Below { attribute: "count", limit: 2 } } else { Cond::Always },
+        })
     };
     let count = |by| add(by, now + 60);
     store.transact(vec![count(1).labelled("full")], now).await.unwrap();

@@ -263,7 +263,7 @@ fn key_prefixes() -> BTreeMap<&'static str, BTreeSet<String>> {
         (
             "sms",
             BTreeSet::from([
-                captcha,
+                captcha.clone(),
                 kind(keys::send_flag(&mobile)),
                 kind(keys::sms_code(&mobile)),
                 kind(keys::mobile_guard(&mobile)),
@@ -296,6 +296,8 @@ fn key_prefixes() -> BTreeMap<&'static str, BTreeSet<String>> {
         (
             "account",
             BTreeSet::from([
+                captcha,
+                limit(limits.captcha_failures_per_ip),
                 kind(keys::sms_code(&mobile)),
                 user,
                 kind(keys::mobile_guard(&mobile)),

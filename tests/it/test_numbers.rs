@@ -75,7 +75,8 @@ async fn the_fixed_code_is_only_good_with_its_own_send_id<S: Store + 'static>(st
     let h = harness(store, &[]);
     assert_eq!(h.send_sms(REVIEWER).await.status, 200);
     let forged = h.register_with_id("reviewer_01", REVIEWER, FIXED_CODE, &"0".repeat(32)).await;
-    assert_refused(&forged, 400, "invalid_sms_code_id");
+    assert_refused(&forged, 400, "sms_code_expired");
+    assert_eq!(forged.json()["attempts_left"], 0, "another id is answered as if no code were live");
     assert_eq!(h.register("reviewer_01", REVIEWER, FIXED_CODE).await.status, 200);
 }
 

@@ -1,15 +1,16 @@
-//! Returning users: `POST /login/`, `POST /sms_login/`, `POST
+//! Returning users: `POST /login/` (with `image_code` and `image_code_id`
+//! once failures ask for a captcha), `POST /sms_login/`, `POST
 //! /password_reset/`, `DELETE /sessions` (log out everywhere), `DELETE
-//! /account` (close it) and `POST`/`DELETE /account/wechat/` (link or
-//! unlink a WeChat mini-program user).
+//! /account` (close it), `POST /account/mobile/` (change its number) and
+//! `POST`/`DELETE /account/wechat/` (link or unlink a WeChat mini-program
+//! user).
 
-use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value};
 use shared::clock::Clock;
 use shared::domain::{Password, SmsCode, SmsCodeId};
 use shared::http;
-use shared::http::routes::Function;
+use shared::http::routes::{self, Function};
 use shared::http::{
     ApiError, BadRequest, SessionDelivery, client_key, json_form, new_session, ok, serve, session_token, text,
     with_session_cookie,
@@ -34,11 +35,15 @@ async fn route<S: Store, C: Clock, R: Random + 'static, W: WeChat>(
     wechat: Option<&W>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let path = request.uri().path().trim_end_matches('/');
+    let route = routes::find(request.method().as_str(), request.uri().path())
+        .ok()
+        .map(|matched| matched.route)
+        .filter(|route| route.function == Function::Account)
+        .ok_or(ApiError::NotFound)?;
     let client = client_key(request);
     let ttl = service.session_ttl;
-    match (request.method().clone(), path.rsplit('/').next().unwrap_or_default()) {
-        (Method::POST, "login") => {
+    match (route.method, route.path.trim_end_matches('/')) {
+        ("POST", "/login") => {
             audit::expect(Event::Login(LoginMethod::Password));
             let form = json_form(request)?;
             let account = text(&form, "account").trim();
@@ -46,18 +51,18 @@ async fn route<S: Store, C: Clock, R: Random + 'static, W: WeChat>(
                 return Err(BadRequest::InvalidAccount.into());
             }
             let password = Password::parse(text(&form, "password")).map_err(|_| Error::LoginFailed)?;
-            let delivery = SessionDelivery::from_form(&form)?;
-            let token = service.login(account, &password, client.as_ref()).await?;
+            let (captcha, delivery) = (http::captcha(&form)?, SessionDelivery::from_form(&form)?);
+            let token = service.login(account, &password, captcha.as_ref(), client.as_ref()).await?;
             Ok(new_session(&token, delivery, ttl))
         }
-        (Method::POST, "sms_login") => {
+        ("POST", "/sms_login") => {
             audit::expect(Event::Login(LoginMethod::SmsCode));
             let form = json_form(request)?;
             let (guess, delivery) = (http::guess(&form)?, SessionDelivery::from_form(&form)?);
             let token = service.login_with_code(&guess, client.as_ref()).await?;
             Ok(new_session(&token, delivery, ttl))
         }
-        (Method::POST, "password_reset") => {
+        ("POST", "/password_reset") => {
             audit::expect(Event::PasswordReset);
             let form = json_form(request)?;
             let guess = http::guess(&form)?;
@@ -65,20 +70,29 @@ async fn route<S: Store, C: Clock, R: Random + 'static, W: WeChat>(
             let token = service.reset_password(&guess, password, client.as_ref()).await?;
             Ok(new_session(&token, delivery, ttl))
         }
-        (Method::DELETE, "sessions") => {
+        ("DELETE", "/sessions") => {
             audit::expect(Event::SessionsRevoked);
             let token = session_token(request).ok_or(Error::NotLoggedIn)?;
             service.end_all_sessions(&token).await?;
             Ok(with_session_cookie(ok(Map::new()), None, 0))
         }
-        (Method::DELETE, "account") => {
+        ("DELETE", "/account") => {
             audit::expect(Event::AccountClosed);
             let token = session_token(request).ok_or(Error::NotLoggedIn)?;
             let form = json_form(request)?;
-            service.close(&token, proof(&form)?, client.as_ref()).await?;
+            let (proof, captcha) = (proof(&form)?, http::captcha(&form)?);
+            service.close(&token, proof, captcha.as_ref(), client.as_ref()).await?;
             Ok(with_session_cookie(ok(Map::new()), None, 0))
         }
-        (Method::POST, "wechat") => {
+        ("POST", "/account/mobile") => {
+            audit::expect(Event::MobileChanged);
+            let token = session_token(request).ok_or(Error::NotLoggedIn)?;
+            let form = json_form(request)?;
+            let (guess, proof, captcha) = (http::guess(&form)?, owner_proof(&form)?, http::captcha(&form)?);
+            service.change_mobile(&token, &guess, proof, captcha.as_ref(), client.as_ref()).await?;
+            Ok(ok(Map::new()))
+        }
+        ("POST", "/account/wechat") => {
             let wechat = wechat.ok_or(Error::WeChatDisabled)?;
             let token = session_token(request).ok_or(Error::NotLoggedIn)?;
             let form = json_form(request)?;
@@ -86,7 +100,7 @@ async fn route<S: Store, C: Clock, R: Random + 'static, W: WeChat>(
             service.link_wechat(wechat, &token, &code).await?;
             Ok(ok(Map::new()))
         }
-        (Method::DELETE, "wechat") => {
+        ("DELETE", "/account/wechat") => {
             let token = session_token(request).ok_or(Error::NotLoggedIn)?;
             service.unlink_wechat(&token).await?;
             Ok(ok(Map::new()))
@@ -102,6 +116,22 @@ fn proof(form: &Map<String, Value>) -> Result<LoginProof, ApiError> {
     }
     let code = SmsCode::parse(text(form, "sms_code"))?;
     let id = SmsCodeId::parse(text(form, "sms_code_id"))?;
+    Ok(LoginProof::Code { code, id })
+}
+
+/// The owner's proof for a number change: `{"password"}`, or
+/// `{"old_sms_code", "old_sms_code_id"}` of a `change_mobile_old` code sent
+/// to the current number (`sms_code` and `sms_code_id` are the new
+/// number's). The password wins when both are given.
+fn owner_proof(form: &Map<String, Value>) -> Result<LoginProof, ApiError> {
+    if form.contains_key("password") {
+        return Ok(LoginProof::Password(Password::parse(text(form, "password"))?));
+    }
+    if !form.contains_key("old_sms_code") && !form.contains_key("old_sms_code_id") {
+        return Err(BadRequest::OwnerProofRequired.into());
+    }
+    let code = SmsCode::parse(text(form, "old_sms_code"))?;
+    let id = SmsCodeId::parse(text(form, "old_sms_code_id"))?;
     Ok(LoginProof::Code { code, id })
 }
 
@@ -122,5 +152,22 @@ mod tests {
         assert_eq!(proof(&form(json!({"password": "short"}))).unwrap_err().key(), "invalid_password");
         assert_eq!(proof(&form(json!({"sms_code": "123456"}))).unwrap_err().key(), "invalid_sms_code_id");
         assert_eq!(proof(&form(json!({}))).unwrap_err().key(), "invalid_sms_code");
+    }
+
+    #[test]
+    fn a_number_change_takes_a_password_or_the_old_number_s_code_and_nothing_else() {
+        let id = "0123456789abcdef0123456789abcdef";
+        let new = json!({"mobile": "13900139000", "sms_code": "123456", "sms_code_id": id});
+        let with = |extra: Value| {
+            let mut form = form(new.clone());
+            form.extend(extra.as_object().unwrap().clone());
+            owner_proof(&form)
+        };
+        assert!(matches!(with(json!({"password": "correct horse"})), Ok(LoginProof::Password(_))));
+        assert!(matches!(with(json!({"old_sms_code": "654321", "old_sms_code_id": id})), Ok(LoginProof::Code { .. })));
+        assert_eq!(with(json!({})).unwrap_err().key(), "owner_proof_required", "the new number's code is no proof");
+        assert_eq!(with(json!({"old_sms_code": "654321"})).unwrap_err().key(), "invalid_sms_code_id");
+        assert_eq!(with(json!({"old_sms_code_id": id})).unwrap_err().key(), "invalid_sms_code");
+        assert_eq!(with(json!({"password": "short"})).unwrap_err().key(), "invalid_password");
     }
 }

@@ -42,7 +42,7 @@ fn every_provider() -> Vec<(&'static str, &'static str)> {
     vars
 }
 
-fn numbers() -> [Number; 18] {
+fn numbers() -> [Number; 19] {
     [
         CAPTCHA_TTL_SECONDS,
         SMS_COOLDOWN_SECONDS,
@@ -56,6 +56,7 @@ fn numbers() -> [Number; 18] {
         SMS_CODE_FAILURES_PER_IP_PER_HOUR,
         LOGIN_FAILURES_PER_ACCOUNT,
         LOGIN_FAILURES_PER_IP_PER_HOUR,
+        LOGIN_FAILURES_PER_IP_BEFORE_CAPTCHA,
         SMS_PREFIX_DIGITS,
         SMS_PREFIX_FREE_SENDS,
         SMS_PREFIX_CREDIT_PER_VERIFY,

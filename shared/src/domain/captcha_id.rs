@@ -70,8 +70,15 @@ mod tests {
 
     proptest! {
         #[test]
-        fn parsing_never_panics(input in "\\PC*") {
-            let _ = CaptchaId::parse(&input);
+        fn every_casing_of_a_uuid_names_the_same_captcha(bytes in any::<[u8; 16]>(), upper in any::<u64>()) {
+            let lower = Uuid::from_bytes(bytes).hyphenated().to_string();
+            let mixed: String = lower
+                .chars()
+                .enumerate()
+                .map(|(i, c)| if upper >> (i % 64) & 1 == 1 { c.to_ascii_uppercase() } else { c })
+                .collect();
+            let parsed = CaptchaId::parse(&mixed).unwrap();
+            prop_assert_eq!(parsed.as_str(), lower.as_str());
         }
 
         #[test]

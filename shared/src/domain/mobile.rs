@@ -108,8 +108,23 @@ mod tests {
 
     proptest! {
         #[test]
-        fn parsing_never_panics(input in "\\PC*") {
-            let _ = Mobile::parse(&input);
+        fn whatever_is_accepted_is_a_mainland_number(input in "1[0-9]{10}|[0-9]{9,12}|1[3-9][0-9０-９ a+]{9}") {
+            if let Ok(mobile) = Mobile::parse(&input) {
+                let digits = mobile.as_str().as_bytes();
+                prop_assert_eq!(digits.len(), 11);
+                prop_assert!(digits[0] == b'1' && (b'3'..=b'9').contains(&digits[1]));
+                prop_assert!(digits.iter().all(u8::is_ascii_digit));
+            }
+        }
+
+        #[test]
+        fn the_masked_number_never_holds_the_middle_digits(rest in "[3-9][0-9]{9}") {
+            let mobile = Mobile::parse(&format!("1{rest}")).unwrap();
+            let (shown, debug) = (mobile.to_string(), format!("{mobile:?}"));
+            prop_assert_eq!(&shown[..3], &mobile.as_str()[..3]);
+            prop_assert_eq!(&shown[3..7], "****");
+            prop_assert_eq!(&shown[7..], &mobile.as_str()[7..]);
+            prop_assert_eq!(debug, format!("Mobile({shown})"));
         }
 
         #[test]

@@ -77,8 +77,13 @@ mod tests {
 
     proptest! {
         #[test]
-        fn parsing_never_panics(input in "\\PC*") {
-            let _ = Username::parse(&input);
+        fn whatever_is_accepted_is_5_to_20_allowed_characters_not_all_digits(input in "[A-Za-z0-9_ é-]{0,24}") {
+            if let Ok(name) = Username::parse(&input) {
+                prop_assert!((5..=20).contains(&name.as_str().len()));
+                prop_assert!(name.as_str().bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
+                prop_assert!(!name.as_str().bytes().all(|b| b.is_ascii_digit()));
+                prop_assert_eq!(Username::parse(&name.canonical()).map(|n| n.canonical()), Ok(name.canonical()));
+            }
         }
 
         #[test]

@@ -64,6 +64,8 @@ pub enum BadRequest {
     InvalidWeChatCode,
     #[error("invalid WeChat ticket")]
     InvalidWeChatTicket,
+    #[error("no proof of the owner given")]
+    OwnerProofRequired,
 }
 
 macro_rules! bad_request_from {
@@ -139,6 +141,7 @@ impl ApiError {
                 B::InvalidSignupTicket => outcome(BAD, "invalid_signup_ticket"),
                 B::InvalidWeChatCode => outcome(BAD, "invalid_wechat_code"),
                 B::InvalidWeChatTicket => outcome(BAD, "invalid_wechat_ticket"),
+                B::OwnerProofRequired => outcome(BAD, "owner_proof_required"),
                 B::UnsupportedMediaType => outcome(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             },
             ApiError::Service(error) => match error {
@@ -157,7 +160,8 @@ impl ApiError {
                         LimitKind::CaptchaIp => "ip_captcha_limit",
                         LimitKind::CaptchaFailures => "captcha_failure_limit",
                         LimitKind::CodeFailures => "sms_code_failure_limit",
-                        LimitKind::LoginAccount => "login_locked",
+                        // Never a lock-out: a captcha lets the next login through.
+                        LimitKind::LoginAccount | LimitKind::LoginIpCaptcha => "captcha_required",
                         LimitKind::LoginIp => "login_ip_limit",
                         LimitKind::PrefixAllowance => "prefix_suspended",
                         LimitKind::OneTapIp => "one_tap_ip_limit",
@@ -173,10 +177,6 @@ impl ApiError {
                 }
                 S::MobileNotRegistered => outcome(StatusCode::NOT_FOUND, "mobile_not_registered"),
                 S::LoginFailed => outcome(StatusCode::UNAUTHORIZED, "login_failed"),
-                S::SmsCodeIdMismatch { attempts_left } => with_attempts_left(
-                    worded(outcome(BAD, "invalid_sms_code_id"), "invalid_sms_code_id.mismatch"),
-                    *attempts_left,
-                ),
                 S::UsernameTaken => outcome(StatusCode::CONFLICT, "username_taken"),
                 S::MobileTaken => outcome(StatusCode::CONFLICT, "mobile_taken"),
                 S::NotLoggedIn => outcome(StatusCode::UNAUTHORIZED, "not_logged_in"),
@@ -319,6 +319,7 @@ mod tests {
             B::InvalidSignupTicket,
             B::InvalidWeChatCode,
             B::InvalidWeChatTicket,
+            B::OwnerProofRequired,
         ];
         let limits = [
             LimitKind::MobileDaily,
@@ -329,6 +330,7 @@ mod tests {
             LimitKind::CodeFailures,
             LimitKind::LoginAccount,
             LimitKind::LoginIp,
+            LimitKind::LoginIpCaptcha,
             LimitKind::PrefixAllowance,
             LimitKind::OneTapIp,
         ];
@@ -339,7 +341,6 @@ mod tests {
             S::TooFrequent { retry_after: 1 },
             S::SmsCodeExpired,
             S::SmsCodeIncorrect { attempts_left: 1 },
-            S::SmsCodeIdMismatch { attempts_left: 1 },
             S::SmsCodeWrongPurpose { attempts_left: 1 },
             S::MobileNotRegistered,
             S::LoginFailed,
@@ -407,7 +408,7 @@ mod tests {
     fn every_refusal_of_an_sms_code_says_how_many_guesses_are_left() {
         for (error, left) in [
             (ServiceError::SmsCodeIncorrect { attempts_left: 3 }, 3),
-            (ServiceError::SmsCodeIdMismatch { attempts_left: 5 }, 5),
+            (ServiceError::SmsCodeWrongPurpose { attempts_left: 5 }, 5),
             (ServiceError::SmsCodeExpired, 0),
         ] {
             assert_eq!(body_of(&ApiError::Service(error).into_response())["attempts_left"], left);

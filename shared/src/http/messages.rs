@@ -110,16 +110,16 @@ pub const MESSAGES: &[Text] = &[
         "请一并提交获取短信验证码时返回的 sms_code_id",
     ),
     text(
-        "invalid_sms_code_id.mismatch",
-        "This SMS code belongs to another request, please use your own",
-        "该短信验证码不属于本次请求，请使用您自己收到的验证码",
-    ),
-    text(
         "invalid_purpose",
-        "The purpose must be register, login, reset or close",
-        "purpose 须为 register、login、reset 或 close",
+        "The purpose must be register, login, reset, close, change_mobile or change_mobile_old",
+        "purpose 须为 register、login、reset、close、change_mobile 或 change_mobile_old",
     ),
     text("invalid_account", "Please enter a username or mobile number", "请输入用户名或手机号"),
+    text(
+        "owner_proof_required",
+        "Please confirm with your password or a code sent to your current number",
+        "请输入密码或当前手机号收到的验证码以确认是您本人",
+    ),
     text(
         "unsupported_media_type",
         "The body must be JSON (Content-Type: application/json)",
@@ -152,9 +152,9 @@ pub const MESSAGES: &[Text] = &[
         "您所在的网络输错短信验证码的次数过多，请稍后再试",
     ),
     text(
-        "login_locked",
-        "Too many failed logins for this account, please try again later",
-        "该账号登录失败次数过多，请稍后再试",
+        "captcha_required",
+        "Too many failed logins: please enter the image code to log in",
+        "登录失败次数过多，请输入图形验证码后登录",
     ),
     text(
         "login_ip_limit",

@@ -13,8 +13,8 @@ pub mod session;
 
 pub use error::{ApiError, BadRequest, cause_chain};
 pub use request::{
-    MAX_BODY_BYTES, body_bytes, client_key, guess, json_body, json_form, new_password, path_parameter, query_parameter,
-    source_ip, text,
+    MAX_BODY_BYTES, body_bytes, captcha, client_key, guess, json_body, json_form, new_password, path_parameter,
+    query_parameter, source_ip, text,
 };
 pub use response::{ok, png};
 pub use serve::{respond, serve};

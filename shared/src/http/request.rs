@@ -2,8 +2,8 @@
 //! several forms share, parameters, the client's address.
 
 use super::error::{ApiError, BadRequest};
-use crate::domain::{ClientKey, Mobile, Password, SmsCode, SmsCodeId};
-use crate::service::Guess;
+use crate::domain::{CaptchaAnswer, CaptchaId, ClientKey, Mobile, Password, SmsCode, SmsCodeId};
+use crate::service::{CaptchaProof, Guess};
 use lambda_http::http::header;
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::{Map, Value};
@@ -95,9 +95,33 @@ pub fn guess(form: &Map<String, Value>) -> Result<Guess, ApiError> {
     Ok(Guess { mobile, code, id })
 }
 
+/// `image_code` and `image_code_id`, the built-in captcha's answer, when
+/// the form carries either: both or neither.
+pub fn captcha(form: &Map<String, Value>) -> Result<Option<CaptchaProof>, ApiError> {
+    let (answer, id) = (text(form, "image_code").trim(), text(form, "image_code_id").trim());
+    match (answer.is_empty(), id.is_empty()) {
+        (true, true) => Ok(None),
+        (false, false) => Ok(Some(CaptchaProof { id: CaptchaId::parse(id)?, answer: CaptchaAnswer::parse(answer)? })),
+        _ => Err(BadRequest::MissingParameters.into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_captcha_is_both_fields_or_neither() {
+        let form = |value: Value| value.as_object().unwrap().clone();
+        let key = |value: Value| captcha(&form(value)).map(|proof| proof.is_some()).map_err(|error| error.key());
+        assert_eq!(key(serde_json::json!({})), Ok(false));
+        let id = "3f0c9a5e-2b1d-4c8e-9f6a-1d2e3f4a5b6c";
+        assert_eq!(key(serde_json::json!({"image_code": "ab12", "image_code_id": id})), Ok(true));
+        assert_eq!(key(serde_json::json!({"image_code": "ab12"})), Err("missing_parameters"));
+        assert_eq!(key(serde_json::json!({"image_code_id": id})), Err("missing_parameters"));
+        assert_eq!(key(serde_json::json!({"image_code": "ab12", "image_code_id": "x"})), Err("invalid_captcha_id"));
+        assert_eq!(key(serde_json::json!({"image_code": "a b", "image_code_id": id})), Err("invalid_image_code"));
+    }
 
     #[test]
     fn a_post_body_must_be_declared_json() {

@@ -73,6 +73,8 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/account/wechat", Function::Account),
     route("DELETE", "/account/wechat/", Function::Account),
     route("DELETE", "/account/wechat", Function::Account),
+    route("POST", "/account/mobile/", Function::Account),
+    route("POST", "/account/mobile", Function::Account),
 ];
 
 /// What a path matched: the route and its path parameters.

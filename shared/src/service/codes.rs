@@ -6,7 +6,7 @@ use super::{Error, Limits, keys};
 use crate::clock::EpochSeconds;
 use crate::crypto::code_key::CodeKey;
 use crate::domain::{ClientKey, Mobile, Purpose, SmsCode, SmsCodeId};
-use crate::store::{Check, Cond, Op, Store, StoreError, Write};
+use crate::store::{Add, Check, Cond, Op, Store, StoreError, Write};
 use crate::telemetry::{Metric, audit, metrics};
 
 /// Wrong guesses a code survives: the fifth destroys it.
@@ -64,7 +64,10 @@ impl RightGuess {
     /// transaction it was for did not happen for another reason.
     pub async fn give_back<S: Store>(&self, store: &S, now: EpochSeconds) {
         let cond = Cond::Live(vec![Check::eq_s(keys::SEND_ID, self.id.as_str())]);
-        if let Err(error) = store.add(&self.key, keys::ATTEMPTS, -1, None, cond, now).await {
+        if let Err(error) = store
+            .add(Add { pk: self.key.clone(), attribute: keys::ATTEMPTS, by: -1, expires_at: None, cond }, now)
+            .await
+        {
             tracing::warn!(error = %error, "giving back a guess failed");
         }
     }
@@ -72,8 +75,11 @@ impl RightGuess {
 
 /// Claims a guess on the live code sent to `guess.mobile` under `guess.id`
 /// for `purpose` (one UpdateItem that counts it and returns the code), then
-/// compares. A guess naming another send or purpose counts nothing; a wrong
-/// one counts against the code and the client's failure cap.
+/// compares. A wrong guess counts against the code and the client's failure
+/// cap; a guess that names no live code (none is live, or the id is not the
+/// live one's) counts against the client and is answered `SmsCodeExpired`
+/// either way, so a made-up id learns nothing of the number's code. Only a
+/// guess with the live code's own id hears that its purpose is another.
 pub(super) async fn check<S: Store>(
     store: &S,
     code_key: &CodeKey,
@@ -89,28 +95,30 @@ pub(super) async fn check<S: Store>(
         Check::eq_s(keys::PURPOSE, purpose.as_str()),
         Check::lt(keys::ATTEMPTS, MAX_ATTEMPTS),
     ]);
-    let code = match store.add(&key, keys::ATTEMPTS, 1, None, cond, now).await {
-        Ok(code) => code,
-        Err(StoreError::ConditionFailed { current: Some(current) }) => {
-            let attempts_left = (MAX_ATTEMPTS - current.n(keys::ATTEMPTS).unwrap_or(MAX_ATTEMPTS)).max(0);
-            return Err(if !guess.id.matches(current.s(keys::SEND_ID).unwrap_or_default()) {
-                Error::SmsCodeIdMismatch { attempts_left }
-            } else if current.s(keys::PURPOSE).unwrap_or_default() != purpose.as_str() {
-                Error::SmsCodeWrongPurpose { attempts_left }
-            } else {
-                Error::SmsCodeExpired
-            });
-        }
-        // Missing or expired: this code is done.
-        Err(StoreError::ConditionFailed { current: None }) => return Err(Error::SmsCodeExpired),
-        Err(error) => return Err(error.into()),
-    };
+    let code =
+        match store.add(Add { pk: key.clone(), attribute: keys::ATTEMPTS, by: 1, expires_at: None, cond }, now).await {
+            Ok(code) => code,
+            Err(StoreError::ConditionFailed { current }) => {
+                // Only the requester knows the live code's id: with it, the wrong purpose may be named.
+                if let Some(current) =
+                    current.filter(|current| guess.id.matches(current.s(keys::SEND_ID).unwrap_or_default()))
+                    && current.s(keys::PURPOSE).unwrap_or_default() != purpose.as_str()
+                {
+                    let attempts_left = (MAX_ATTEMPTS - current.n(keys::ATTEMPTS).unwrap_or(MAX_ATTEMPTS)).max(0);
+                    return Err(Error::SmsCodeWrongPurpose { attempts_left });
+                }
+                // Missing, expired, used up, or a made-up id: answered alike whether or not a
+                // code is live (nothing of the owner's guesses shows), and counted against the client.
+                return Err(counted(store, limits, Error::SmsCodeExpired, client, now).await);
+            }
+            Err(error) => return Err(error.into()),
+        };
     let tag = code.s(keys::CODE)?.to_owned();
     if code_key.verify(&guess.id, &guess.code, &tag) {
         // Only a send that counted against a prefix names it.
         let prefix = code.s(keys::PREFIX).ok();
         let credit = prefix
-            .filter(|_| limits.credit_per_verify > 0)
+            .filter(|_| limits.credit_per_verify > 0 && !purpose.number_proven())
             .map(|prefix| limits.sms_per_prefix.credit(prefix, limits.credit_per_verify, now));
         let (mobile, sent_by_sms) = (guess.mobile.clone(), prefix.is_some());
         return Ok(RightGuess { key, id: guess.id.clone(), tag, mobile, purpose, credit, sent_by_sms });
@@ -123,8 +131,21 @@ pub(super) async fn check<S: Store>(
             tracing::warn!(error = %error, "deleting a used-up SMS code failed; it expires by itself");
         }
     }
-    if let Some(client) = client {
-        limits.code_failures_per_ip.count_failure(store, client.as_str(), now).await?;
+    Err(counted(store, limits, Error::SmsCodeIncorrect { attempts_left }, client, now).await)
+}
+
+/// Counts a failed guess against the client's failure cap: `failure`, or
+/// the 429 once that cap is full.
+async fn counted<S: Store>(
+    store: &S,
+    limits: &Limits,
+    failure: Error,
+    client: Option<&ClientKey>,
+    now: EpochSeconds,
+) -> Error {
+    let Some(client) = client else { return failure };
+    match limits.code_failures_per_ip.count_failure(store, client.as_str(), now).await {
+        Ok(()) => failure,
+        Err(refusal) => refusal,
     }
-    Err(Error::SmsCodeIncorrect { attempts_left })
 }

@@ -18,8 +18,9 @@ pub fn send_flag(mobile: &Mobile) -> String {
 }
 
 /// `smscode#<mobile>`: `code` (HMAC), `attempts`, `send_id`, `purpose`,
-/// `expires_at`, and `prefix` when the send counted against that prefix's
-/// allowance (not for a test number): verifying it credits the prefix.
+/// `expires_at`, and `prefix` when the code went out by SMS (not a test
+/// number's): verifying it credits the prefix when its purpose is one that
+/// pays the prefix's allowance (see `Purpose::number_proven`).
 pub fn sms_code(mobile: &Mobile) -> String {
     format!("smscode#{}", mobile.as_str())
 }

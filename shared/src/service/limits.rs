@@ -6,7 +6,7 @@ use super::{Error, keys};
 use crate::clock::EpochSeconds;
 use crate::config::LimitsConfig;
 use crate::domain::Mobile;
-use crate::store::{Cond, Item, Label, Op, Store, StoreError, Write};
+use crate::store::{Add, Cond, Item, Label, Op, Store, StoreError, Write};
 
 /// Which cap a request hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,10 +23,14 @@ pub enum LimitKind {
     CaptchaFailures,
     /// Wrong SMS-code guesses from one client per hour.
     CodeFailures,
-    /// Failed logins of one account per 15 minutes: the lock-out.
+    /// Failed logins under one account name as typed per 15 minutes: past
+    /// them each login with that name needs a captcha (never a lock-out).
     LoginAccount,
-    /// Failed logins from one client per hour.
+    /// Failed logins from one client per hour: the hard cap.
     LoginIp,
+    /// Failed logins from one client per hour past which each of its
+    /// logins needs a captcha: the same counter as [`LimitKind::LoginIp`].
+    LoginIpCaptcha,
     /// SMS to one number prefix per hour beyond what verifications earned:
     /// the conversion guard against SMS pumping.
     PrefixAllowance,
@@ -55,7 +59,7 @@ impl Limit {
             LimitKind::CaptchaFailures => "captcha-failures-ip-hour",
             LimitKind::CodeFailures => "code-failures-ip-hour",
             LimitKind::LoginAccount => "login-failures-account",
-            LimitKind::LoginIp => "login-failures-ip-hour",
+            LimitKind::LoginIp | LimitKind::LoginIpCaptcha => "login-failures-ip-hour",
             LimitKind::PrefixAllowance => "sms-prefix-hour",
             LimitKind::OneTapIp => "one-tap-ip-hour",
         }
@@ -70,13 +74,13 @@ impl Limit {
     /// write is labelled [`Limit::label`].
     pub fn count(&self, subject: &str, now: EpochSeconds) -> Write {
         let (pk, expires_at) = self.key(subject, now);
-        Op::Add {
+        Op::Add(Add {
             pk,
             attribute: keys::COUNT,
             by: 1,
             expires_at: Some(expires_at),
             cond: Cond::Below { attribute: keys::COUNT, limit: self.max },
-        }
+        })
         .labelled(self.label())
     }
 
@@ -97,7 +101,8 @@ impl Limit {
     pub async fn take<S: Store>(&self, store: &S, subject: &str, now: EpochSeconds) -> Result<(), Error> {
         let (pk, expires_at) = self.key(subject, now);
         let cond = Cond::Below { attribute: keys::COUNT, limit: self.max };
-        match store.add(&pk, keys::COUNT, 1, Some(expires_at), cond, now).await {
+        let add = Add { pk, attribute: keys::COUNT, by: 1, expires_at: Some(expires_at), cond };
+        match store.add(add, now).await {
             Ok(_) => Ok(()),
             Err(StoreError::ConditionFailed { current }) => Err(self.refusal(current.as_ref(), now)),
             Err(error) => Err(error.into()),
@@ -107,15 +112,35 @@ impl Limit {
     /// Counts one more with no condition: for failures that must all count.
     pub fn count_always(&self, subject: &str, now: EpochSeconds) -> Write {
         let (pk, expires_at) = self.key(subject, now);
-        Op::Add { pk, attribute: keys::COUNT, by: 1, expires_at: Some(expires_at), cond: Cond::Always }
+        Op::Add(Add { pk, attribute: keys::COUNT, by: 1, expires_at: Some(expires_at), cond: Cond::Always })
             .labelled(self.label())
     }
 
-    /// Deletes the window's count if it is below `max`: a success that
-    /// clears the failures before it, and is refused once they are full.
-    pub fn clear(&self, subject: &str, now: EpochSeconds) -> Write {
+    /// Deletes the window's count, whatever it is: a login that succeeded
+    /// under a name clears that name's failures.
+    pub fn reset(&self, subject: &str, now: EpochSeconds) -> Write {
         let (pk, _) = self.key(subject, now);
-        Op::Delete { pk, cond: Cond::Below { attribute: keys::COUNT, limit: self.max } }.labelled(self.label())
+        Op::Delete { pk, cond: Cond::Always }.labelled(self.label())
+    }
+
+    /// Refuses once the window's count has reached `max`, counting nothing:
+    /// one UpdateItem that adds 0 under the cap's condition (a function
+    /// that may not read the table can still ask), for a refusal before
+    /// work a full cap would waste.
+    pub async fn refuses<S: Store>(&self, store: &S, subject: &str, now: EpochSeconds) -> Result<(), Error> {
+        let (pk, expires_at) = self.key(subject, now);
+        let cond = Cond::Below { attribute: keys::COUNT, limit: self.max };
+        let ask = Add { pk, attribute: keys::COUNT, by: 0, expires_at: Some(expires_at), cond };
+        match store.add(ask, now).await {
+            Ok(_) => Ok(()),
+            Err(StoreError::ConditionFailed { current }) => Err(self.refusal(current.as_ref(), now)),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Whether `counter`, as a failed condition saw it, has reached `max`.
+    pub fn is_full(&self, counter: Option<&Item>) -> bool {
+        counter.and_then(|counter| counter.n(keys::COUNT).ok()).is_some_and(|count| count >= self.max)
     }
 
     /// Takes `by` off the window's count, whatever it is: a verification
@@ -123,14 +148,14 @@ impl Limit {
     /// is room for more.
     pub fn credit(&self, subject: &str, by: i64, now: EpochSeconds) -> Write {
         let (pk, expires_at) = self.key(subject, now);
-        Op::Add { pk, attribute: keys::COUNT, by: -by, expires_at: Some(expires_at), cond: Cond::Always }
+        Op::Add(Add { pk, attribute: keys::COUNT, by: -by, expires_at: Some(expires_at), cond: Cond::Always })
             .labelled(self.label())
     }
 
     /// Gives back one count, for a request that failed after counting.
     pub fn give_back(&self, subject: &str, now: EpochSeconds) -> Write {
         let (pk, expires_at) = self.key(subject, now);
-        Op::Add { pk, attribute: keys::COUNT, by: -1, expires_at: Some(expires_at), cond: Cond::Always }
+        Op::Add(Add { pk, attribute: keys::COUNT, by: -1, expires_at: Some(expires_at), cond: Cond::Always })
             .labelled(self.label())
     }
 
@@ -150,8 +175,13 @@ pub struct Limits {
     pub captchas_per_ip: Limit,
     pub captcha_failures_per_ip: Limit,
     pub code_failures_per_ip: Limit,
+    /// Failures per account name before a login with it needs a captcha.
     pub login_failures_per_account: Limit,
+    /// Failures per client: the hard cap, captcha or not.
     pub login_failures_per_ip: Limit,
+    /// Failures per client before its logins need a captcha (the same
+    /// counter as `login_failures_per_ip`, at most its `max`).
+    pub login_captcha_per_ip: Limit,
     /// One-tap logins per client per hour.
     pub one_tap_per_ip: Limit,
     /// Sends per number prefix per hour before any verification.
@@ -197,6 +227,11 @@ impl From<LimitsConfig> for Limits {
                 max: config.login_failures_per_ip_per_hour,
                 window: 3_600,
             },
+            login_captcha_per_ip: Limit {
+                kind: LimitKind::LoginIpCaptcha,
+                max: config.login_failures_per_ip_before_captcha.min(config.login_failures_per_ip_per_hour),
+                window: 3_600,
+            },
             one_tap_per_ip: Limit { kind: LimitKind::OneTapIp, max: config.one_tap_per_ip_per_hour, window: 3_600 },
             sms_per_prefix: Limit {
                 kind: LimitKind::PrefixAllowance,
@@ -217,7 +252,7 @@ mod tests {
 
     #[test]
     fn a_window_ends_at_the_next_multiple_of_its_length() {
-        let Op::Add { pk, expires_at, .. } = DAY.count("13800138000", 86_400 * 3 + 5).op else { panic!() };
+        let Op::Add(Add { pk, expires_at, .. }) = DAY.count("13800138000", 86_400 * 3 + 5).op else { panic!() };
         assert_eq!(pk, "limit#sms-mobile-day#13800138000#3");
         assert_eq!(expires_at, Some(86_400 * 4));
     }
@@ -225,6 +260,19 @@ mod tests {
     #[test]
     fn the_next_window_has_another_key() {
         assert_ne!(DAY.count("x", 86_399), DAY.count("x", 86_400));
+    }
+
+    #[test]
+    fn a_client_asks_for_a_captcha_no_later_than_its_hard_cap_on_the_same_counter() {
+        let config = LimitsConfig {
+            login_failures_per_ip_before_captcha: 80,
+            login_failures_per_ip_per_hour: 50,
+            ..LimitsConfig::default()
+        };
+        let limits = Limits::from(config);
+        assert_eq!((limits.login_captcha_per_ip.max, limits.login_failures_per_ip.max), (50, 50));
+        assert_eq!(limits.login_captcha_per_ip.label(), limits.login_failures_per_ip.label());
+        assert_eq!(Limits::from(LimitsConfig::default()).login_captcha_per_ip.max, 10);
     }
 
     #[test]

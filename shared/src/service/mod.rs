@@ -11,7 +11,7 @@ mod sms;
 mod users;
 
 pub use account::{AccountService, LoginProof, NewUser, OneTapOutcome, SignUpProof, WeChatOutcome};
-pub use captcha::CaptchaService;
+pub use captcha::{CaptchaProof, CaptchaService};
 pub use codes::{Guess, MAX_ATTEMPTS};
 pub use limits::{Limit, LimitKind, Limits};
 pub use session::{SessionInfo, SessionService};
@@ -41,8 +41,6 @@ pub enum Error {
     SmsCodeExpired,
     #[error("the SMS code is wrong; {attempts_left} guesses left")]
     SmsCodeIncorrect { attempts_left: i64 },
-    #[error("the guess names another send than the live code's")]
-    SmsCodeIdMismatch { attempts_left: i64 },
     #[error("the code was sent for another purpose")]
     SmsCodeWrongPurpose { attempts_left: i64 },
     #[error("the number has no account")]

@@ -4,7 +4,6 @@ use super::Error;
 use super::keys;
 use super::users::live_session;
 use crate::clock::{Clock, EpochSeconds};
-use crate::config::Config;
 use crate::domain::{Mobile, SessionToken};
 use crate::store::{Cond, Store};
 
@@ -26,7 +25,7 @@ pub struct SessionService<S, C> {
 
 impl<S: Store, C: Clock> SessionService<S, C> {
     /// The service as every entry point wires it.
-    pub fn new(_config: &Config, store: S, clock: C) -> Self {
+    pub fn new(store: S, clock: C) -> Self {
         Self { store, clock }
     }
 

@@ -1,6 +1,7 @@
 //! Sending an SMS code: judge the captcha once, then hold the send flag,
 //! store the code and count the caps in one transaction, then send.
 
+use super::captcha::{self, Taken};
 use super::{Error, Limit, Limits, keys};
 use crate::clock::{Clock, EpochSeconds};
 use crate::config::{Config, TestNumbers};
@@ -10,7 +11,6 @@ use crate::random::Random;
 use crate::sms::{NumberRefusal, SmsError, SmsSender};
 use crate::store::{Cancelled, Check, Cond, Item, Op, Store, StoreError, Write};
 use crate::telemetry::{Metric, audit, metrics};
-use subtle::ConstantTimeEq;
 
 /// Sends verification codes, at most one per number per cooldown.
 #[derive(Debug)]
@@ -79,7 +79,8 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
     /// 2. One transaction holds the number's send flag, stores the code's
     ///    HMAC, checks the number is registered or not as `purpose` needs
     ///    (a sign-up code to a taken number costs no SMS), counts the per-number,
-    ///    per-client, per-prefix and deployment-wide caps and checks the
+    ///    per-client, per-prefix (for a number that has not proved itself:
+    ///    see [`Purpose::number_proven`]) and deployment-wide caps and checks the
     ///    client's failure cap.
     ///
     /// Then the SMS goes out (through the providers in failover order, see
@@ -114,7 +115,8 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
         let id = SmsCodeId::generate(&self.random);
         // A test number's sends cost nothing and its verifications earn nothing.
         let prefix = fixed.is_none().then(|| self.limits.prefix(mobile));
-        let caps = self.caps(mobile, client, prefix);
+        // A number that proved itself (it has an account) never pays its prefix's allowance.
+        let caps = self.caps(mobile, client, prefix.filter(|_| !purpose.number_proven()));
         let mut code_item = Item::new(keys::sms_code(mobile))
             .with_s(keys::CODE, self.code_key.tag(&id, &code))
             .with_n(keys::ATTEMPTS, 0)
@@ -205,11 +207,11 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
     }
 
     /// Spends the captcha with one atomic take and compares the answer in
-    /// code: right or wrong, this is its only judgement. A captcha a send
-    /// has already passed is a marker of that send (`request`), which the
-    /// take leaves in place: the same send again gets the first one's
-    /// answer, however many times and however concurrently; anything else
-    /// finds the captcha spent.
+    /// code ([`captcha::take`]): right or wrong, this is its only judgement.
+    /// A captcha a send has already passed is a marker of that send
+    /// (`request`), which the take leaves in place: the same send again gets
+    /// the first one's answer, however many times and however concurrently;
+    /// anything else finds the captcha spent.
     async fn judge_captcha(
         &self,
         captcha_id: &CaptchaId,
@@ -218,22 +220,16 @@ impl<S: Store, M: SmsSender, C: Clock, R: Random> SmsService<S, M, C, R> {
         client: Option<&ClientKey>,
         now: EpochSeconds,
     ) -> Result<Option<SentCode>, Error> {
-        let key = keys::captcha(captcha_id);
-        let same = |stored: &str, given: &str| bool::from(stored.as_bytes().ct_eq(given.as_bytes()));
-        let failure = match self.store.take(&key, Some(keys::REQUEST), now).await? {
-            None => Error::CaptchaExpired,
-            Some(item) => match item.s(keys::REQUEST) {
-                Ok(made_by) if same(made_by, request) => return self.repeated(&item, now).map(Some),
-                // Another request's marker: this captcha was spent.
-                Ok(_) => Error::CaptchaExpired,
-                Err(_) if same(item.s(keys::ANSWER)?, answer.as_str()) => return Ok(None),
-                Err(_) => Error::CaptchaIncorrect,
-            },
+        let failure = match captcha::take(&self.store, captcha_id, answer, now).await? {
+            Taken::Right => return Ok(None),
+            Taken::Marker(marker) if marker.s(keys::REQUEST).is_ok_and(|made_by| captcha::same(made_by, request)) => {
+                return self.repeated(&marker, now).map(Some);
+            }
+            // Another request's marker: this captcha was spent.
+            Taken::Marker(_) => Error::CaptchaExpired,
+            Taken::Failed(failure) => failure,
         };
-        if let Some(client) = client {
-            self.limits.captcha_failures_per_ip.count_failure(&self.store, client.as_str(), now).await?;
-        }
-        Err(failure)
+        Err(captcha::failed(&self.store, &self.limits, failure, client, now).await)
     }
 
     /// The answer to a repeat of the send `marker` records: its id and what

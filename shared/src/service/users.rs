@@ -25,6 +25,9 @@ pub(super) const ACCOUNT_CHANGED: &str = "account changed or closed";
 pub(super) const MIRROR_CHANGED: &str = "account mirror changed or closed";
 /// A new account's id was live already: 128 random bits make this a broken RNG.
 pub(super) const ACCOUNT_ID_TAKEN: &str = "account id taken";
+/// The session being carried over to a new generation ended (logged out,
+/// expired, or moved on) between its read and the write.
+pub(super) const SESSION_ENDED: &str = "this session ended";
 
 impl UserRecord {
     /// Reads a `user#` item or its `mobile#` mirror.
@@ -77,6 +80,41 @@ impl UserRecord {
                 .labelled(MIRROR_CHANGED),
             Op::Put { item: self.generation_item(), cond: read.same_generation() }.labelled(ACCOUNT_CHANGED),
         ]
+    }
+
+    /// Moves `read`'s number to `self`'s (and its generation on, as `self`
+    /// says): the user item is overwritten and the old number's mirror
+    /// deleted only while both are as read; the new number's mirror is
+    /// written only while no account holds that number (labelled
+    /// `mobile_taken`). Four items, so the transaction it goes in can
+    /// carry a spent code and a session next to it.
+    pub fn move_mobile(&self, read: &UserRecord, mobile_taken: &'static str) -> [Write; 4] {
+        debug_assert!(self.mobile != read.mobile, "a move to the same number would touch one item twice");
+        [
+            Op::Put { item: self.item(keys::user(&self.username)), cond: read.unchanged() }.labelled(ACCOUNT_CHANGED),
+            Op::Delete { pk: keys::mobile_guard(&read.mobile), cond: read.unchanged() }.labelled(MIRROR_CHANGED),
+            Op::Put { item: self.item(keys::mobile_guard(&self.mobile)), cond: Cond::NotLive }.labelled(mobile_taken),
+            Op::Put { item: self.generation_item(), cond: read.same_generation() }.labelled(ACCOUNT_CHANGED),
+        ]
+    }
+
+    /// Carries the live session `session` (of `token`) over to this
+    /// account's generation and number, keeping its token and lifetime:
+    /// only while it is still the session read (same account, same older
+    /// generation, not ended), labelled [`SESSION_ENDED`].
+    pub fn carry_session(&self, token: &SessionToken, session: &LiveSession) -> Write {
+        let item = Item::new(keys::session(&token.hash()))
+            .with_s(keys::ACCOUNT_ID, self.id.as_str())
+            .with_s(keys::USERNAME, self.username.as_str())
+            .with_s(keys::MOBILE, self.mobile.as_str())
+            .with_n(keys::GEN, self.generation)
+            .with_n(keys::CREATED_AT, session.created_at)
+            .expiring_at(session.expires_at);
+        let cond = Cond::Live(vec![
+            Check::eq_s(keys::ACCOUNT_ID, session.account_id.as_str()),
+            Check::eq(keys::GEN, Value::N(session.generation)),
+        ]);
+        Op::Put { item, cond }.labelled(SESSION_ENDED)
     }
 
     /// Deletes the three items, only if they are still as read.
@@ -168,11 +206,20 @@ pub(super) async fn session_account<S: Store>(
     token: &SessionToken,
     now: EpochSeconds,
 ) -> Result<UserRecord, Error> {
+    Ok(session_and_account(store, token, now).await?.1)
+}
+
+/// [`session_account`], with the session item as read.
+pub(super) async fn session_and_account<S: Store>(
+    store: &S,
+    token: &SessionToken,
+    now: EpochSeconds,
+) -> Result<(LiveSession, UserRecord), Error> {
     let session = session_item(store, token, now).await?;
     let user = store.get(&keys::user(&session.username), now).await?.ok_or(Error::NotLoggedIn)?;
     let user = UserRecord::from_item(&user)?;
     if user.id != session.account_id || user.generation != session.generation {
         return Err(Error::NotLoggedIn);
     }
-    Ok(user)
+    Ok((session, user))
 }

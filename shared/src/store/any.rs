@@ -1,6 +1,6 @@
 //! Either store, chosen at start-up (the local API picks by configuration).
 
-use super::{Cond, DynamoStore, Item, MemoryStore, Store, StoreError, Write};
+use super::{Add, Cond, DynamoStore, Item, MemoryStore, Store, StoreError, Write};
 use crate::clock::EpochSeconds;
 
 /// Either store, chosen at start-up.
@@ -41,16 +41,8 @@ impl Store for AnyStore {
         delegate!(self, store => store.take(pk, unless, now))
     }
 
-    async fn add(
-        &self,
-        pk: &str,
-        attribute: &'static str,
-        by: i64,
-        expires_at: Option<EpochSeconds>,
-        cond: Cond,
-        now: EpochSeconds,
-    ) -> Result<Item, StoreError> {
-        delegate!(self, store => store.add(pk, attribute, by, expires_at, cond, now))
+    async fn add(&self, add: Add, now: EpochSeconds) -> Result<Item, StoreError> {
+        delegate!(self, store => store.add(add, now))
     }
 
     async fn transact(&self, writes: Vec<Write>, now: EpochSeconds) -> Result<(), StoreError> {

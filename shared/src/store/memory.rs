@@ -1,7 +1,7 @@
 //! An in-process store with the same semantics as the DynamoDB one: for the
 //! local API and fast tests.
 
-use super::{Cancelled, Cond, Failed, Item, Op, Store, StoreError, Value, Write};
+use super::{Add, Cancelled, Cond, Failed, Item, Op, Store, StoreError, Value, Write};
 use crate::clock::EpochSeconds;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -39,13 +39,9 @@ fn check(items: &HashMap<String, Item>, pk: &str, cond: &Cond, now: EpochSeconds
 }
 
 /// Adds `by` to `attribute` as DynamoDB's `ADD` does, refusing a string.
-fn add_to(
-    items: &mut HashMap<String, Item>,
-    pk: &str,
-    attribute: &'static str,
-    by: i64,
-    expires_at: Option<EpochSeconds>,
-) -> Result<Item, StoreError> {
+fn add_to(items: &mut HashMap<String, Item>, add: &Add) -> Result<Item, StoreError> {
+    let Add { pk, attribute, by, expires_at, .. } = add;
+    let (pk, attribute, by, expires_at) = (pk.as_str(), *attribute, *by, *expires_at);
     let current = match items.get(pk).and_then(|item| item.get(attribute)) {
         Some(Value::N(n)) => *n,
         None => 0,
@@ -91,18 +87,10 @@ impl Store for MemoryStore {
         Ok(item.filter(|item| item.is_live(now)))
     }
 
-    async fn add(
-        &self,
-        pk: &str,
-        attribute: &'static str,
-        by: i64,
-        expires_at: Option<EpochSeconds>,
-        cond: Cond,
-        now: EpochSeconds,
-    ) -> Result<Item, StoreError> {
+    async fn add(&self, add: Add, now: EpochSeconds) -> Result<Item, StoreError> {
         let mut items = self.items();
-        check(&items, pk, &cond, now)?;
-        add_to(&mut items, pk, attribute, by, expires_at)
+        check(&items, &add.pk, &add.cond, now)?;
+        add_to(&mut items, &add)
     }
 
     async fn transact(&self, writes: Vec<Write>, now: EpochSeconds) -> Result<(), StoreError> {
@@ -113,7 +101,7 @@ impl Store for MemoryStore {
         let mut items = self.items();
         // DynamoDB refuses to ADD to a string; so does this store, before writing anything.
         for write in &writes {
-            if let Op::Add { pk, attribute, .. } = &write.op
+            if let Op::Add(Add { pk, attribute, .. }) = &write.op
                 && let Some(Value::S(_)) = items.get(pk).and_then(|item| item.get(attribute))
             {
                 return Err(StoreError::Malformed { pk: pk.clone(), attribute: (*attribute).to_owned() });
@@ -135,8 +123,8 @@ impl Store for MemoryStore {
                 Op::Delete { pk, .. } => {
                     items.remove(&pk);
                 }
-                Op::Add { pk, attribute, by, expires_at, .. } => {
-                    add_to(&mut items, &pk, attribute, by, expires_at)?;
+                Op::Add(add) => {
+                    add_to(&mut items, &add)?;
                 }
                 Op::Check { .. } => {}
             }

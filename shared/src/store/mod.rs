@@ -20,7 +20,7 @@ pub use dynamo::{DynamoStore, client_from_env, create_table, https_client};
 pub use error::StoreError;
 pub use item::{Item, Value, key_kind};
 pub use memory::MemoryStore;
-pub use write::{Cancelled, Failed, Label, Op, Write};
+pub use write::{Add, Cancelled, Failed, Label, Op, Write};
 
 use crate::clock::EpochSeconds;
 use std::future::Future;
@@ -53,18 +53,9 @@ pub trait Store: Send + Sync {
         now: EpochSeconds,
     ) -> impl Future<Output = Result<Option<Item>, StoreError>> + Send;
 
-    /// Adds `by` (negative to subtract) to a number attribute if `cond`
-    /// holds, creating it at 0, and sets `expires_at` where the item has
-    /// none; returns the item as written (one UpdateItem).
-    fn add(
-        &self,
-        pk: &str,
-        attribute: &'static str,
-        by: i64,
-        expires_at: Option<EpochSeconds>,
-        cond: Cond,
-        now: EpochSeconds,
-    ) -> impl Future<Output = Result<Item, StoreError>> + Send;
+    /// Applies one [`Add`] alone and returns the item as written (one
+    /// UpdateItem).
+    fn add(&self, add: Add, now: EpochSeconds) -> impl Future<Output = Result<Item, StoreError>> + Send;
 
     /// Writes all of `writes` or none (TransactWriteItems). On failed
     /// conditions nothing is written and [`StoreError::Cancelled`] names
@@ -94,16 +85,8 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
         (**self).take(pk, unless, now)
     }
 
-    fn add(
-        &self,
-        pk: &str,
-        attribute: &'static str,
-        by: i64,
-        expires_at: Option<EpochSeconds>,
-        cond: Cond,
-        now: EpochSeconds,
-    ) -> impl Future<Output = Result<Item, StoreError>> + Send {
-        (**self).add(pk, attribute, by, expires_at, cond, now)
+    fn add(&self, add: Add, now: EpochSeconds) -> impl Future<Output = Result<Item, StoreError>> + Send {
+        (**self).add(add, now)
     }
 
     fn transact(&self, writes: Vec<Write>, now: EpochSeconds) -> impl Future<Output = Result<(), StoreError>> + Send {

@@ -9,6 +9,19 @@ use crate::clock::EpochSeconds;
 /// the write's position in the transaction.
 pub type Label = &'static str;
 
+/// Adds `by` (negative to subtract) to the number `attribute` if `cond`
+/// holds, creating the item, and the attribute at 0, if missing, and sets
+/// `expires_at`, if given, where the item has none: alone (`Store::add`)
+/// or in a transaction (`Op::Add`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Add {
+    pub pk: String,
+    pub attribute: &'static str,
+    pub by: i64,
+    pub expires_at: Option<EpochSeconds>,
+    pub cond: Cond,
+}
+
 /// One write, before it is labelled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
@@ -20,16 +33,7 @@ pub enum Op {
         pk: String,
         cond: Cond,
     },
-    /// Adds `by` to the number `attribute` (creating the item, and the
-    /// attribute at 0, if missing) and sets `expires_at`, if given, where the
-    /// item has none.
-    Add {
-        pk: String,
-        attribute: &'static str,
-        by: i64,
-        expires_at: Option<EpochSeconds>,
-        cond: Cond,
-    },
+    Add(Add),
     /// Writes nothing: the transaction goes through only if `cond` holds.
     Check {
         pk: String,
@@ -41,13 +45,13 @@ impl Op {
     pub fn pk(&self) -> &str {
         match self {
             Op::Put { item, .. } => item.pk(),
-            Op::Delete { pk, .. } | Op::Add { pk, .. } | Op::Check { pk, .. } => pk,
+            Op::Delete { pk, .. } | Op::Add(Add { pk, .. }) | Op::Check { pk, .. } => pk,
         }
     }
 
     pub fn cond(&self) -> &Cond {
         match self {
-            Op::Put { cond, .. } | Op::Delete { cond, .. } | Op::Add { cond, .. } | Op::Check { cond, .. } => cond,
+            Op::Put { cond, .. } | Op::Delete { cond, .. } | Op::Add(Add { cond, .. }) | Op::Check { cond, .. } => cond,
         }
     }
 

@@ -19,6 +19,9 @@ pub enum Event {
     PasswordReset,
     SessionsRevoked,
     AccountClosed,
+    /// The account moved to another number: `mobile` the new one,
+    /// `previous_mobile` the old one.
+    MobileChanged,
     /// One provider attempt of a send, `outcome` its class.
     SmsAttempt,
     /// A number proven without an SMS (carrier one-tap) has no account: a
@@ -61,6 +64,7 @@ impl Event {
             Event::PasswordReset => "password_reset",
             Event::SessionsRevoked => "sessions_revoked",
             Event::AccountClosed => "account_closed",
+            Event::MobileChanged => "mobile_changed",
             Event::SmsAttempt => "sms_attempt",
             Event::SignupTicketIssued => "signup_ticket_issued",
         }
@@ -72,6 +76,8 @@ impl Event {
 pub(super) struct Pending {
     event: Option<Event>,
     mobile: Option<String>,
+    /// The number an account moved from (written masked).
+    previous_mobile: Option<String>,
     purpose: Option<Purpose>,
     test_number: bool,
     repeated: bool,
@@ -98,6 +104,11 @@ pub fn expect(event: Event) {
 /// The number the request's event is about (written masked).
 pub fn mobile(mobile: &Mobile) {
     with_scope(|scope| scope.audit.mobile = Some(mobile.masked().to_string()));
+}
+
+/// The number the account of the request's event moved from (written masked).
+pub fn previous_mobile(mobile: &Mobile) {
+    with_scope(|scope| scope.audit.previous_mobile = Some(mobile.masked().to_string()));
 }
 
 /// What the code the event is about is for.
@@ -127,9 +138,7 @@ pub fn code_verified(mobile: &Mobile, purpose: Purpose, test_number: bool) {
         mobile: Some(mobile.masked().to_string()),
         purpose: Some(purpose),
         test_number,
-        repeated: false,
-        method: None,
-        provider: None,
+        ..Pending::default()
     };
     let written = with_scope(|scope| line(Event::CodeVerified, &scope.context, &pending, Ok(()), now_millis()));
     let line = written
@@ -182,6 +191,9 @@ fn line(
     if let Some(mobile) = &pending.mobile {
         line.insert("mobile".to_owned(), json!(mobile));
     }
+    if let Some(previous) = &pending.previous_mobile {
+        line.insert("previous_mobile".to_owned(), json!(previous));
+    }
     if let Some(purpose) = pending.purpose {
         line.insert("purpose".to_owned(), json!(purpose.as_str()));
     }
@@ -231,6 +243,24 @@ mod tests {
                    "request_id": "req-1", "client_ip": "203.0.113.9", "mobile": "138****8000", "method": "password"})
         );
         assert!(!line.contains("13800138000"));
+    }
+
+    #[test]
+    fn a_number_change_names_both_numbers_masked() {
+        let (new, old) = (Mobile::parse("13900139000").unwrap(), Mobile::parse("13800138000").unwrap());
+        let pending = Pending {
+            event: Some(Event::MobileChanged),
+            mobile: Some(new.masked().to_string()),
+            previous_mobile: Some(old.masked().to_string()),
+            ..Pending::default()
+        };
+        let line = pending.line(&context(), Ok(())).unwrap();
+        let json: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            (&json["audit"], &json["mobile"], &json["previous_mobile"]),
+            (&json!("mobile_changed"), &json!("139****9000"), &json!("138****8000"))
+        );
+        assert!(!line.contains("13900139000") && !line.contains("13800138000"));
     }
 
     #[test]

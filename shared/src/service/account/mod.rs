@@ -1,6 +1,8 @@
 //! Coming back: log in by password or SMS code, reset a password, end every
 //! session at once, close the account.
 
+mod login;
+mod mobile;
 mod one_tap;
 mod register;
 mod wechat;
@@ -11,23 +13,25 @@ pub use wechat::WeChatOutcome;
 
 use super::codes::{self, CODE_GONE, Guess, RightGuess};
 use super::users::{ACCOUNT_CHANGED, MIRROR_CHANGED, UserRecord, session_account};
-use super::{Error, Limits, keys};
+use super::{CaptchaProof, Error, Limits, keys};
 use crate::clock::{Clock, EpochSeconds};
 use crate::config::Config;
 use crate::crypto::code_key::CodeKey;
 use crate::crypto::password::PasswordHasher;
-use crate::domain::{Account, ClientKey, Password, Purpose, SessionToken, SmsCode, SmsCodeId};
+use crate::domain::{ClientKey, Password, Purpose, SessionToken, SmsCode, SmsCodeId};
 use crate::random::Random;
 use crate::store::{Cancelled, Cond, Op, Store, StoreError, Write};
 use crate::telemetry::audit::{self, LoginMethod};
 use crate::telemetry::{Metric, metrics};
 use std::sync::Arc;
 
-/// How a logged-in person confirms closing the account.
+/// How a logged-in person proves to be the owner, to close the account or
+/// change its number.
 #[derive(Debug, Clone)]
 pub enum LoginProof {
     Password(Password),
-    /// A code sent with purpose `close` to the account's number.
+    /// A code sent to the account's number with the purpose of the change:
+    /// `close` to close it, `change_mobile_old` to move it to another number.
     Code {
         code: SmsCode,
         id: SmsCodeId,
@@ -63,73 +67,6 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
             session_ttl: config.lifetimes.session,
             ticket_ttl: config.one_tap.ticket_ttl,
         }
-    }
-
-    /// Logs in with a username or number and a password; returns a new
-    /// session's token. Two DynamoDB calls when it succeeds: one GetItem
-    /// (the user, or its mirror under the number) and one transaction that
-    /// writes the session while the account is as read and clears the
-    /// account's failure count (refused once that is full). An unknown
-    /// account verifies a dummy hash and counts a failure like a wrong
-    /// password: the same answer, the same work, one hash at most.
-    pub async fn login(
-        &self,
-        account: &str,
-        password: &Password,
-        client: Option<&ClientKey>,
-    ) -> Result<SessionToken, Error> {
-        let now = self.clock.now();
-        let account = Account::parse(account).ok();
-        let key = match &account {
-            Some(Account::Username(username)) => Some(keys::user(username)),
-            Some(Account::Mobile(mobile)) => Some(keys::mobile_guard(mobile)),
-            None => None,
-        };
-        let record = match &key {
-            Some(key) => self.store.get(key, now).await?.map(|item| UserRecord::from_item(&item)).transpose()?,
-            None => None,
-        };
-        match (&record, &account) {
-            (Some(record), _) => audit::mobile(&record.mobile),
-            (None, Some(Account::Mobile(mobile))) => audit::mobile(mobile),
-            _ => {}
-        }
-        // Failures count against the account however it was named, or against the name tried.
-        let subject = match (&record, &account) {
-            (Some(record), _) => record.username.canonical(),
-            (None, Some(account)) => account.canonical(),
-            (None, None) => String::new(),
-        };
-        let matches = match &record {
-            Some(record) => self.hasher.verify(password, &record.password_hash).await,
-            None => self.hasher.verify_unknown(password).await,
-        }
-        .map_err(Error::internal)?;
-        let (Some(record), Some(key), true) = (record, key, matches) else {
-            return Err(self.count_login_failure(&subject, client, now).await);
-        };
-
-        let token = SessionToken::generate(&*self.random);
-        let account_failures = self.limits.login_failures_per_account;
-        let mut writes = vec![
-            record.start_session(&token, now, self.session_ttl),
-            record.check_unchanged(key),
-            account_failures.clear(&subject, now),
-        ];
-        if let Some(client) = client {
-            writes.push(self.limits.login_failures_per_ip.check(client.as_str(), now));
-        }
-        match self.store.transact(writes, now).await {
-            Ok(()) => {}
-            Err(StoreError::Cancelled(cancelled)) => return Err(self.login_refusal(cancelled, now)),
-            Err(error) => return Err(error.into()),
-        }
-        metrics::count(Metric::Logins, &[("Method", LoginMethod::Password.as_str())]);
-        tracing::info!(username = %record.username, "logged in with a password");
-        if self.hasher.needs_rehash(&record.password_hash) {
-            self.rehash(&record, password, now).await;
-        }
-        Ok(token)
     }
 
     /// Logs in with a code sent to the number with purpose `login`.
@@ -187,40 +124,29 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         Ok(())
     }
 
-    /// Closes the account `token` belongs to, confirmed by its password or
-    /// a `close` code: the user, its number's guard and (by the generation
-    /// they carried) every session go in one transaction; the username and
-    /// the number are free again.
+    /// Closes the account `token` belongs to, confirmed by its password (and
+    /// a captcha once its name's or the client's failures ask for one, see
+    /// [`AccountService::login`]) or a `close` code: the user, its number's
+    /// guard and (by the generation they carried) every session go in one
+    /// transaction; the username and the number are free again.
     pub async fn close(
         &self,
         token: &SessionToken,
         proof: LoginProof,
+        captcha: Option<&CaptchaProof>,
         client: Option<&ClientKey>,
     ) -> Result<(), Error> {
         let now = self.clock.now();
         let user = session_account(&self.store, token, now).await?;
         audit::mobile(&user.mobile);
-        let right = match proof {
-            LoginProof::Password(password) => {
-                if !self.hasher.verify(&password, &user.password_hash).await.map_err(Error::internal)? {
-                    return Err(self.count_login_failure(&user.username.canonical(), client, now).await);
-                }
-                None
-            }
-            LoginProof::Code { code, id } => {
-                let guess = Guess { mobile: user.mobile.clone(), code, id };
-                Some(
-                    codes::check(&self.store, &self.code_key, &self.limits, &guess, Purpose::Close, client, now)
-                        .await?,
-                )
-            }
-        };
+        let (right, undo) = Box::pin(self.judge_owner(&user, proof, captcha, Purpose::Close, client, now)).await?;
         let mut writes = user.delete().to_vec();
         writes.push(Op::Delete { pk: keys::session(&token.hash()), cond: Cond::Always }.labelled("this session"));
         // The WeChat link goes with the account.
         if let Some(openid) = self.linked_openid(&user, now).await? {
             writes.extend(wechat::unlink(&openid, &user));
         }
+        writes.extend(undo);
         match &right {
             Some(right) => {
                 writes.extend(right.spend());
@@ -230,6 +156,34 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         }
         tracing::info!(username = %user.username, mobile = %user.mobile, "account closed");
         Ok(())
+    }
+
+    /// Judges a logged-in owner's proof: the password, admitted and hashed
+    /// as a login under the account's username is (see
+    /// `check_password`), or a code sent to the account's number for
+    /// `purpose`, claimed and returned to be spent. Returns the code and
+    /// the writes that undo a right password's count, for the transaction
+    /// that acts on the proof.
+    async fn judge_owner(
+        &self,
+        user: &UserRecord,
+        proof: LoginProof,
+        captcha: Option<&CaptchaProof>,
+        purpose: Purpose,
+        client: Option<&ClientKey>,
+        now: EpochSeconds,
+    ) -> Result<(Option<RightGuess>, Vec<Write>), Error> {
+        match proof {
+            LoginProof::Password(password) => {
+                Ok((None, Box::pin(self.check_password(user, &password, captcha, client, now)).await?))
+            }
+            LoginProof::Code { code, id } => {
+                let guess = Guess { mobile: user.mobile.clone(), code, id };
+                let right =
+                    codes::check(&self.store, &self.code_key, &self.limits, &guess, purpose, client, now).await?;
+                Ok((Some(right), Vec::new()))
+            }
+        }
     }
 
     /// The account of the number a right code was sent to, from its mirror.
@@ -273,32 +227,6 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
             Err(StoreError::Cancelled(cancelled)) => Err(account_refusal(cancelled)),
             Err(error) => Err(error.into()),
         }
-    }
-
-    /// Counts a failed login against the account and the client, each with
-    /// one conditional UpdateItem, so concurrent failures are all counted
-    /// and never past the cap; the answer is 401, or 429 once a cap is full.
-    async fn count_login_failure(&self, subject: &str, client: Option<&ClientKey>, now: EpochSeconds) -> Error {
-        let counted = async {
-            self.limits.login_failures_per_account.count_failure(&self.store, subject, now).await?;
-            if let Some(client) = client {
-                self.limits.login_failures_per_ip.count_failure(&self.store, client.as_str(), now).await?;
-            }
-            Ok::<(), Error>(())
-        };
-        match counted.await {
-            Ok(()) => Error::LoginFailed,
-            Err(error) => error,
-        }
-    }
-
-    fn login_refusal(&self, cancelled: Cancelled, now: EpochSeconds) -> Error {
-        for limit in [self.limits.login_failures_per_account, self.limits.login_failures_per_ip] {
-            if let Some(counter) = cancelled.failed(limit.label()) {
-                return limit.refusal(counter, now);
-            }
-        }
-        account_refusal(cancelled)
     }
 
     /// Redoes a hash made with older parameters, if the account is still as

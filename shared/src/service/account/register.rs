@@ -60,18 +60,34 @@ const TICKET_GONE: &str = "signup ticket spent or expired";
 impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     /// Creates the user and returns a new session's token.
     ///
-    /// With a code, first one UpdateItem claims a guess (see
-    /// [`codes::check`]); with a ticket, one GetItem reads it. A wrong
-    /// guess or a dead ticket ends there, before any password hashing. The
-    /// proof is spent in one transaction that also claims the username and
-    /// the number and writes the session: all of it happens, or none.
+    /// With a code, first, at once, one UpdateItem refuses a client whose
+    /// failure cap is full ([`Limit::refuses`](crate::service::Limit::refuses))
+    /// and one claims a guess (see [`codes::check`]); with a ticket, the cap
+    /// is asked beside one GetItem that reads the ticket. A wrong guess, a
+    /// dead ticket, or any proof from a capped client ends there, before any
+    /// password hashing. The proof is spent in one transaction that also
+    /// claims the username and the number and writes the session: all of it
+    /// happens, or none. A sign-up that fails for a taken name or number
+    /// counts against the client (a right code also keeps the attempt it
+    /// used, so one code probes at most [`codes::MAX_ATTEMPTS`] names), and
+    /// no probe is hashed once a cap refuses.
     pub async fn register(&self, user: NewUser, client: Option<&ClientKey>) -> Result<SessionToken, Error> {
         let now = self.clock.now();
         audit::mobile(user.proof.mobile());
         audit::method(user.proof.method());
         match &user.proof {
             SignUpProof::Code(guess) => self.register_with_code(&user, guess, client, now).await,
-            SignUpProof::Ticket { mobile, ticket } => self.register_with_ticket(&user, mobile, ticket, now).await,
+            SignUpProof::Ticket { mobile, ticket } => {
+                self.register_with_ticket(&user, mobile, ticket, client, now).await
+            }
+        }
+    }
+
+    /// Refuses a client whose code failure cap is full (one UpdateItem).
+    async fn client_capped(&self, client: Option<&ClientKey>, now: EpochSeconds) -> Result<(), Error> {
+        match client {
+            Some(client) => self.limits.code_failures_per_ip.refuses(&self.store, client.as_str(), now).await,
+            None => Ok(()),
         }
     }
 
@@ -82,8 +98,14 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         client: Option<&ClientKey>,
         now: EpochSeconds,
     ) -> Result<SessionToken, Error> {
-        let right =
-            codes::check(&self.store, &self.code_key, &self.limits, guess, Purpose::Register, client, now).await?;
+        let failures = self.limits.code_failures_per_ip;
+        let claimed = codes::check(&self.store, &self.code_key, &self.limits, guess, Purpose::Register, client, now);
+        let (capped, right) = tokio::join!(self.client_capped(client, now), claimed);
+        let right = right?;
+        if let Err(refusal) = capped {
+            right.give_back(&self.store, now).await;
+            return Err(refusal);
+        }
         let (record, token) = self.new_account(user, now).await?;
         let mut writes = right.spend();
         writes.extend(record.create(USERNAME_TAKEN, MOBILE_TAKEN));
@@ -100,28 +122,40 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
             Err(StoreError::Cancelled(cancelled)) => self.refusal(cancelled, now),
             Err(error) => error.into(),
         };
-        if !matches!(refusal, Error::SmsCodeExpired) {
-            right.give_back(&self.store, now).await;
+        match (&refusal, client) {
+            (Error::SmsCodeExpired, _) => {}
+            // A failed sign-up: the code's attempt stays used, and the client pays for the probe.
+            (Error::UsernameTaken | Error::MobileTaken, Some(client)) => {
+                failures.count_failure(&self.store, client.as_str(), now).await?;
+            }
+            (Error::UsernameTaken | Error::MobileTaken, None) => {}
+            _ => right.give_back(&self.store, now).await,
         }
         Err(refusal)
     }
 
-    /// Two DynamoDB calls: the ticket (GetItem: dead or another number's
-    /// ends here, before hashing), then the transaction that deletes it
-    /// while it is live and this number's, so of concurrent sign-ups with
-    /// one ticket at most one succeeds; a refused one leaves it unspent.
+    /// Two DynamoDB calls at once, the ticket (GetItem: dead or another
+    /// number's ends here, before hashing) and the client's failure cap, then
+    /// the transaction that deletes the ticket while it is live and this
+    /// number's, so of concurrent sign-ups with one ticket at most one
+    /// succeeds; a refused one leaves it unspent, and one refused for a
+    /// taken name or number counts against the client.
     async fn register_with_ticket(
         &self,
         user: &NewUser,
         mobile: &Mobile,
         ticket: &SignupTicket,
+        client: Option<&ClientKey>,
         now: EpochSeconds,
     ) -> Result<SessionToken, Error> {
+        let failures = self.limits.code_failures_per_ip;
         let key = keys::signup_ticket(&ticket.hash());
-        let item = self.store.get(&key, now).await?.ok_or(Error::SignupTicketExpired)?;
+        let (capped, item) = tokio::join!(self.client_capped(client, now), self.store.get(&key, now));
+        let item = item?.ok_or(Error::SignupTicketExpired)?;
         if item.s(keys::MOBILE)? != mobile.as_str() {
             return Err(Error::SignupTicketMismatch);
         }
+        capped?;
         // A ticket WeChat's phone button earned names its WeChat user: the account is created linked.
         let openid = item.s(keys::OPENID).ok().map(str::to_owned);
         let method = if openid.is_some() { LoginMethod::WeChat } else { LoginMethod::OneTap };
@@ -134,20 +168,28 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         if let Some(openid) = &openid {
             writes.extend(super::wechat::link(openid, &record));
         }
-        match self.store.transact(writes, now).await {
+        if let Some(client) = client {
+            writes.push(failures.check(client.as_str(), now));
+        }
+        let refusal = match self.store.transact(writes, now).await {
             Ok(()) => {
                 self.registered(user, method);
-                Ok(token)
+                return Ok(token);
             }
             Err(StoreError::Cancelled(cancelled)) if cancelled.failed(TICKET_GONE).is_some() => {
-                Err(Error::SignupTicketExpired)
+                Error::SignupTicketExpired
             }
             Err(StoreError::Cancelled(cancelled)) if cancelled.failed(super::wechat::ALREADY_LINKED).is_some() => {
-                Err(Error::WeChatAlreadyLinked)
+                Error::WeChatAlreadyLinked
             }
-            Err(StoreError::Cancelled(cancelled)) => Err(self.refusal(cancelled, now)),
-            Err(error) => Err(error.into()),
+            Err(StoreError::Cancelled(cancelled)) => self.refusal(cancelled, now),
+            Err(error) => error.into(),
+        };
+        // A failed sign-up: the client pays for the probe.
+        if let (Error::UsernameTaken | Error::MobileTaken, Some(client)) = (&refusal, client) {
+            failures.count_failure(&self.store, client.as_str(), now).await?;
         }
+        Err(refusal)
     }
 
     /// The account to create, its password hashed, and its first session.
@@ -170,19 +212,20 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         tracing::info!(username = %user.username, mobile = %user.proof.mobile(), "user registered");
     }
 
-    /// Why the transaction was refused: the code first, then the username,
-    /// then the number, then the client's failure cap.
+    /// Why the transaction was refused: the code first, then the client's
+    /// failure cap (so a full cap answers alike for a taken name and a free
+    /// one), then the username, then the number.
     fn refusal(&self, cancelled: Cancelled, now: EpochSeconds) -> Error {
         let failures = self.limits.code_failures_per_ip;
         if cancelled.failed(CODE_GONE).is_some() {
             // Spent by a concurrent request with the same right code, or replaced by a new SMS.
             Error::SmsCodeExpired
+        } else if let Some(counter) = cancelled.failed(failures.label()) {
+            failures.refusal(counter, now)
         } else if cancelled.failed(USERNAME_TAKEN).is_some() {
             Error::UsernameTaken
         } else if cancelled.failed(MOBILE_TAKEN).is_some() {
             Error::MobileTaken
-        } else if let Some(counter) = cancelled.failed(failures.label()) {
-            failures.refusal(counter, now)
         } else if cancelled.failed(ACCOUNT_ID_TAKEN).is_some() {
             Error::internal("a new account id was live already: the random source is broken")
         } else {

@@ -67,6 +67,17 @@ pub(super) fn unlink(openid: &str, record: &UserRecord) -> [Write; 2] {
     ]
 }
 
+/// Points `openid`'s link at `moved`'s new number after a number change,
+/// while it is still this account's link (the login finds the account by
+/// the number's mirror and checks the id).
+pub(super) fn follow_move(openid: &str, moved: &UserRecord) -> Write {
+    let item = Item::new(keys::wechat_link(openid))
+        .with_s(keys::ACCOUNT_ID, moved.id.as_str())
+        .with_s(keys::MOBILE, moved.mobile.as_str());
+    let this_account = Cond::Present(vec![Check::eq_s(keys::ACCOUNT_ID, moved.id.as_str())]);
+    Op::Put { item, cond: this_account }.labelled(LINK_CHANGED)
+}
+
 /// The link changed (unlinked, relinked) between its read and its deletion.
 pub(super) const LINK_CHANGED: &str = "wechat link changed";
 

@@ -9,7 +9,7 @@ pub(crate) use client::sdk_config;
 pub use client::{client_from_env, https_client};
 pub use table::create_table;
 
-use super::{Cancelled, Cond, Failed, Item, Op, PK, Store, StoreError, Value, Write};
+use super::{Add, Cancelled, Cond, Failed, Item, Op, PK, Store, StoreError, Value, Write};
 use crate::clock::EpochSeconds;
 use crate::telemetry::{Metric, metrics};
 use aws_sdk_dynamodb::Client;
@@ -179,22 +179,15 @@ impl Store for DynamoStore {
         }
     }
 
-    async fn add(
-        &self,
-        pk: &str,
-        attribute: &'static str,
-        by: i64,
-        expires_at: Option<EpochSeconds>,
-        cond: Cond,
-        now: EpochSeconds,
-    ) -> Result<Item, StoreError> {
+    async fn add(&self, add: Add, now: EpochSeconds) -> Result<Item, StoreError> {
+        let Add { pk, attribute, by, expires_at, cond } = add;
         use aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException as Failed;
         let expression = Expression::condition(&cond, now).with_add(attribute, by, expires_at);
         let request = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(pk)))
+            .set_key(Some(key(&pk)))
             .set_update_expression(expression.update.clone());
         let request = with_expression!(request, expression)
             .return_values(ReturnValue::AllNew)
@@ -204,7 +197,7 @@ impl Store for DynamoStore {
                 // ALL_NEW of a successful update is the item as written, expired or not.
                 let attributes = output.attributes().cloned().unwrap_or_default();
                 optional(Some(&attributes), EpochSeconds::MIN)?
-                    .ok_or_else(|| StoreError::Malformed { pk: pk.to_owned(), attribute: attribute.to_owned() })
+                    .ok_or_else(|| StoreError::Malformed { pk, attribute: attribute.to_owned() })
             }
             Err(error) => Err(single_write_failure!(error, now, Failed)),
         }
@@ -275,7 +268,7 @@ impl DynamoStore {
                     delete.return_values_on_condition_check_failure(OnFailure::AllOld).build().map_err(rejected)?,
                 )
             }
-            Op::Add { pk, attribute, by, expires_at, cond } => {
+            Op::Add(Add { pk, attribute, by, expires_at, cond }) => {
                 let expression = Expression::condition(cond, now).with_add(attribute, *by, *expires_at);
                 let update = Update::builder()
                     .table_name(&self.table)

@@ -29,7 +29,7 @@ pub async fn run(report: &mut Report, runs: usize) {
     let store = tests::dynamo_store().await;
     let ronglian = tests::ronglian::RonglianServer::start().await;
     report.section(&format!("Cold start (release bootstrap under a loopback Runtime API, {runs} starts each)"));
-    report.paragraph("First request: captcha happy path; SMS with an unknown captcha (one transaction); a registration with the right code (claim, Argon2id, transaction); session lookup with an unknown cookie; a password login (Argon2id verify, transaction).");
+    report.paragraph("First request: captcha happy path; SMS with an unknown captcha (one transaction); a registration with the right code (claim, Argon2id, transaction); session lookup with an unknown cookie; a password login (the attempt counted while the user is read, Argon2id verify, transaction).");
     let mut table = Table::new(&[
         "function",
         "init → first `/next` p50",

@@ -140,12 +140,15 @@ async fn cases<S: Store + 'static>(report: &mut Report, title: &str, store: Arc<
             );
         }
         // The designed counts: SMS takes its captcha before the transaction (one judgement per
-        // captcha), register claims a guess first, a session read checks its account's generation.
+        // captcha), register asks its client's failure cap while it claims a guess (no probe hashed
+        // past a full cap), a session read checks its account's generation.
         let designed = match case {
             Case::Captcha => Some("1"),
             Case::Sms => Some("2: the captcha is taken, then the transaction"),
             Case::SmsRepeated => Some("1: the captcha's take finds the send's marker and leaves it; nothing sent"),
-            Case::Register => Some("2: a guess is claimed, then the transaction"),
+            Case::Register => {
+                Some("3: the client's failure cap is asked while a guess is claimed, then the transaction")
+            }
             Case::Session => Some("2: the session, then its account's generation"),
             _ => None,
         };
