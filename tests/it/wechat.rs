@@ -263,7 +263,31 @@ async fn a_logged_in_user_links_and_unlinks_and_closing_removes_the_link<S: Stor
     assert!(wechat_login(&h, &server.login_code("o6_alice", None)).await.json()["wechat_ticket"].is_string());
 }
 
+async fn a_number_change_keeps_the_wechat_link_on_the_account<S: Store + 'static>(store: Arc<S>) {
+    let server = WeChatServer::start().await;
+    let h = harness(store, &server);
+    sign_up_by_sms(&h, "alice_01", "13900001234").await;
+    let session =
+        h.post("/login/", &json!({"account": "alice_01", "password": PASSWORD})).await.session_cookie().unwrap();
+    let link = json!({"code": server.login_code("o6_alice", None)});
+    assert_eq!(h.request("POST", "/account/wechat/", Some(&session), Some(&link)).await.status, 200);
+    let id = h.seed_code_for("13700001111", "123456", "change_mobile").await;
+    let change = json!({"mobile": "13700001111", "sms_code": "123456", "sms_code_id": id, "password": PASSWORD});
+    let changed = h.request("POST", "/account/mobile/", Some(&session), Some(&change)).await;
+    assert_eq!(changed.status, 200, "{:?}", changed.json());
+    // The link follows the account to its new number.
+    let now = h.clock.now();
+    let item = h.store.get(&shared::service::keys::wechat_link("o6_alice"), now).await.unwrap().unwrap();
+    assert_eq!(item.s(shared::service::keys::MOBILE).unwrap(), "13700001111");
+    assert_eq!(whoami(&h, &wechat_login(&h, &server.login_code("o6_alice", None)).await).await, "alice_01");
+    // The old number signs up someone else (after the SMS cooldown): WeChat still logs alice in.
+    h.clock.advance(181);
+    sign_up_by_sms(&h, "bob_0001", "13900001234").await;
+    assert_eq!(whoami(&h, &wechat_login(&h, &server.login_code("o6_alice", None)).await).await, "alice_01");
+}
+
 on_both_stores!(
+    a_number_change_keeps_the_wechat_link_on_the_account,
     a_logged_in_user_links_and_unlinks_and_closing_removes_the_link,
     a_registered_number_is_linked_by_the_phone_button_then_logs_in_by_wx_login,
     a_new_number_signs_up_linked_with_the_signup_ticket,

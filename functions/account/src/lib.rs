@@ -27,7 +27,7 @@ pub async fn handle<S: Store, C: Clock, R: Random + 'static, W: WeChat>(
     wechat: Option<&W>,
     request: Request,
 ) -> Response<Body> {
-    serve(Function::Account, &request, route(service, wechat, &request)).await
+    serve(Function::Account, &request, Box::pin(route(service, wechat, &request))).await
 }
 
 async fn route<S: Store, C: Clock, R: Random + 'static, W: WeChat>(
@@ -89,7 +89,8 @@ async fn route<S: Store, C: Clock, R: Random + 'static, W: WeChat>(
             let token = session_token(request).ok_or(Error::NotLoggedIn)?;
             let form = json_form(request)?;
             let (guess, proof, captcha) = (http::guess(&form)?, owner_proof(&form)?, http::captcha(&form)?);
-            service.change_mobile(&token, &guess, proof, captcha.as_ref(), client.as_ref()).await?;
+            // Boxed: a move nests two claims, a spend, a login's admission and the WeChat link's read.
+            Box::pin(service.change_mobile(&token, &guess, proof, captcha.as_ref(), client.as_ref())).await?;
             Ok(ok(Map::new()))
         }
         ("POST", "/account/wechat") => {

@@ -28,8 +28,10 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     /// the next generation, deletes the old number's mirror, writes the new
     /// one (refused if the number has an account: `mobile_taken`), moves
     /// `gen#<id>` on, so that every other session ends, and carries this
-    /// session over to the new generation under the same token. Nothing of
-    /// it happens unless all of it does.
+    /// session over to the new generation under the same token; a WeChat
+    /// link, if any (read first, one GetItem), is rewritten to the new
+    /// number in the same transaction so WeChat login keeps finding the
+    /// account. Nothing of it happens unless all of it does.
     pub async fn change_mobile(
         &self,
         token: &SessionToken,
@@ -70,7 +72,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         writes.push(moved.carry_session(token, &session));
         writes.extend(undo);
         // A WeChat link follows the account to its new number.
-        if let Some(openid) = self.linked_openid(&read, now).await? {
+        if let Some(openid) = Box::pin(self.linked_openid(&read, now)).await? {
             writes.push(super::wechat::follow_move(&openid, &moved));
         }
         match self.store.transact(writes, now).await {
