@@ -79,6 +79,7 @@ async fn route<S: Store, C: Clock, R: Random + 'static, W: WeChat>(
             Ok(with_session_cookie(ok(Map::new()), None, 0))
         }
         (Method::POST, "wechat") => {
+            audit::expect(Event::WeChatLinked);
             let wechat = wechat.ok_or(Error::WeChatDisabled)?;
             let token = session_token(request).ok_or(Error::NotLoggedIn)?;
             let form = json_form(request)?;
@@ -87,6 +88,7 @@ async fn route<S: Store, C: Clock, R: Random + 'static, W: WeChat>(
             Ok(ok(Map::new()))
         }
         (Method::DELETE, "wechat") => {
+            audit::expect(Event::WeChatUnlinked);
             let token = session_token(request).ok_or(Error::NotLoggedIn)?;
             service.unlink_wechat(&token).await?;
             Ok(ok(Map::new()))

@@ -24,6 +24,9 @@ pub enum Event {
     /// A number proven without an SMS (carrier one-tap) has no account: a
     /// signup ticket was handed out instead of a session.
     SignupTicketIssued,
+    /// A logged-in account linked a WeChat user (a new way in), or unlinked it.
+    WeChatLinked,
+    WeChatUnlinked,
 }
 
 /// How someone logged in.
@@ -63,6 +66,8 @@ impl Event {
             Event::AccountClosed => "account_closed",
             Event::SmsAttempt => "sms_attempt",
             Event::SignupTicketIssued => "signup_ticket_issued",
+            Event::WeChatLinked => "wechat_linked",
+            Event::WeChatUnlinked => "wechat_unlinked",
         }
     }
 }
