@@ -94,6 +94,7 @@ async fn route<S: Store, C: Clock, R: Random + 'static, W: WeChat>(
             Ok(ok(Map::new()))
         }
         ("POST", "/account/wechat") => {
+            audit::expect(Event::WeChatLinked);
             let wechat = wechat.ok_or(Error::WeChatDisabled)?;
             let token = session_token(request).ok_or(Error::NotLoggedIn)?;
             let form = json_form(request)?;
@@ -102,6 +103,7 @@ async fn route<S: Store, C: Clock, R: Random + 'static, W: WeChat>(
             Ok(ok(Map::new()))
         }
         ("DELETE", "/account/wechat") => {
+            audit::expect(Event::WeChatUnlinked);
             let token = session_token(request).ok_or(Error::NotLoggedIn)?;
             service.unlink_wechat(&token).await?;
             Ok(ok(Map::new()))

@@ -27,6 +27,9 @@ pub enum Event {
     /// A number proven without an SMS (carrier one-tap) has no account: a
     /// signup ticket was handed out instead of a session.
     SignupTicketIssued,
+    /// A logged-in account linked a WeChat user (a new way in), or unlinked it.
+    WeChatLinked,
+    WeChatUnlinked,
 }
 
 /// How someone logged in.
@@ -67,6 +70,8 @@ impl Event {
             Event::MobileChanged => "mobile_changed",
             Event::SmsAttempt => "sms_attempt",
             Event::SignupTicketIssued => "signup_ticket_issued",
+            Event::WeChatLinked => "wechat_linked",
+            Event::WeChatUnlinked => "wechat_unlinked",
         }
     }
 }
