@@ -17,10 +17,12 @@ use shared::config::Config;
 use shared::crypto::code_key::CodeKey;
 use shared::http::ApiError;
 use shared::http::routes::{self, Function, NoMatch};
+use shared::one_tap::AnyCarrier;
 use shared::random::Random;
 use shared::service::{AccountService, CaptchaService, SessionService, SmsService};
 use shared::sms::SmsSender;
 use shared::store::Store;
+use shared::wechat::WeChatClient;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -31,6 +33,11 @@ pub struct LocalApi<S, M, C, R> {
     pub sms: SmsService<Arc<S>, Arc<M>, Arc<C>, Arc<R>>,
     pub session: SessionService<Arc<S>, Arc<C>>,
     pub account: AccountService<Arc<S>, Arc<C>, R>,
+    /// What proves numbers for one-tap: Aliyun's `GetMobile` when
+    /// configured; `None` turns one-tap off.
+    pub carrier: Option<AnyCarrier>,
+    /// The WeChat mini program's client, when configured.
+    pub wechat: Option<WeChatClient>,
 }
 
 /// A handler's answer could not be made into a Lambda response.
@@ -49,7 +56,8 @@ where
     C: Clock + 'static,
     R: Random + 'static,
 {
-    /// Wires every service as the Lambdas do, with `config`'s lifetimes and limits.
+    /// Wires every service as the Lambdas do, with `config`'s lifetimes and
+    /// limits. A carrier client that cannot be built leaves one-tap off.
     pub fn new(store: Arc<S>, sender: Arc<M>, clock: Arc<C>, random: Arc<R>, config: &Config) -> Self {
         // Without SMS_CODE_KEY the codes need only outlive this process.
         let code_key = CodeKey::from_config(config).unwrap_or_else(|_| CodeKey::random(&*random));
@@ -65,6 +73,15 @@ where
             ),
             account: AccountService::new(config, Arc::clone(&store), Arc::clone(&clock), random, code_key),
             session: SessionService::new(store, clock),
+            carrier: AnyCarrier::from_config(config.one_tap.carrier.as_ref()).unwrap_or_else(|error| {
+                tracing::error!(error = %error, "building the one-tap client failed; one-tap is off");
+                None
+            }),
+            wechat: config.wechat.clone().and_then(|config| {
+                WeChatClient::new(config)
+                    .inspect_err(|error| tracing::error!(error = %error, "building the WeChat client failed"))
+                    .ok()
+            }),
         }
     }
 
@@ -76,9 +93,11 @@ where
         match function {
             Function::Captcha => Box::pin(captcha::handle(&self.captcha, request)).await,
             Function::Sms => Box::pin(sms::handle(&self.sms, request)).await,
-            Function::Register => Box::pin(register::handle(&self.account, request)).await,
+            Function::Register => {
+                Box::pin(register::handle(&self.account, self.carrier.as_ref(), self.wechat.as_ref(), request)).await
+            }
             Function::Session => Box::pin(session::handle(&self.session, request)).await,
-            Function::Account => Box::pin(account::handle(&self.account, request)).await,
+            Function::Account => Box::pin(account::handle(&self.account, self.wechat.as_ref(), request)).await,
         }
     }
 
@@ -105,6 +124,9 @@ where
         if request.method == "GET" && request.path == "/openapi.yaml" {
             return openapi();
         }
+        if let Some(response) = self.stand_in_carrier(&request) {
+            return response;
+        }
         let matched = match routes::find(&request.method, &request.path) {
             Ok(matched) => matched,
             Err(NoMatch::NotFound) => return plain(ApiError::NotFound.into_response()),
@@ -129,6 +151,38 @@ where
                 tracing::error!(error = %error, "invocation failed");
                 plain(ApiError::Service(shared::service::Error::internal(error)).into_response())
             }
+        }
+    }
+}
+
+impl<S, M, C, R> LocalApi<S, M, C, R> {
+    /// The stand-in carrier's SDK, for the page's one-tap button: `GET
+    /// /_stand_in_carrier` says it is there, `POST /_stand_in_carrier/token`
+    /// `{"mobile"}` issues a single-use token proving that number, as the
+    /// carrier's SDK would on that phone. Only while the local API's carrier
+    /// is the stand-in; deployed, no such route exists.
+    fn stand_in_carrier(&self, request: &HttpRequest) -> Option<http::Response<Vec<u8>>> {
+        let Some(AnyCarrier::StandIn(carrier)) = &self.carrier else { return None };
+        let answer = |body: serde_json::Value| {
+            let mut response = http::Response::new(body.to_string().into_bytes());
+            response
+                .headers_mut()
+                .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+            response
+        };
+        match (request.method.as_str(), request.path.as_str()) {
+            ("GET", "/_stand_in_carrier") => Some(answer(serde_json::json!({"code": 0, "errmsg": "ok"}))),
+            ("POST", "/_stand_in_carrier/token") => {
+                let form: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
+                let mobile = form["mobile"].as_str().and_then(|m| shared::domain::Mobile::parse(m).ok());
+                Some(match mobile {
+                    Some(mobile) => {
+                        answer(serde_json::json!({"code": 0, "errmsg": "ok", "token": carrier.issue(&mobile).expose()}))
+                    }
+                    None => plain(ApiError::from(shared::http::BadRequest::InvalidMobile).into_response()),
+                })
+            }
+            _ => None,
         }
     }
 }

@@ -3,11 +3,13 @@
 //! With no configuration it keeps everything in memory and prints SMS codes
 //! to the console. `TABLE_NAME` (with `AWS_ENDPOINT_URL_DYNAMODB` for
 //! DynamoDB Local) switches to DynamoDB, creating the table if missing;
-//! `SMS_PROVIDERS` (or `RONGLIAN_*` alone) switches to real SMS.
+//! `SMS_PROVIDERS` (or `RONGLIAN_*` alone) switches to real SMS; the Aliyun
+//! AccessKey pair switches one-tap from a stand-in carrier to `GetMobile`.
 
 use local_api::{LocalApi, serve};
 use shared::clock::SystemClock;
 use shared::config::Config;
+use shared::one_tap::{AnyCarrier, StandInCarrier};
 use shared::random::OsRandom;
 use shared::sms::AnySender;
 use shared::store::{AnyStore, DynamoStore, MemoryStore, client_from_env, create_table};
@@ -34,10 +36,12 @@ async fn main() -> Result<(), lambda_http::Error> {
     };
     let sender = AnySender::from_config(&config.providers)?;
     let sender_name = sender.describe();
-    let api = LocalApi::new(Arc::new(store), Arc::new(sender), Arc::new(SystemClock), Arc::new(OsRandom), &config);
+    let mut api = LocalApi::new(Arc::new(store), Arc::new(sender), Arc::new(SystemClock), Arc::new(OsRandom), &config);
+    // Without the Aliyun keys, a carrier in memory stands in for the page's one-tap button.
+    let carrier = api.carrier.get_or_insert_with(|| AnyCarrier::StandIn(StandInCarrier::new())).describe();
 
     let mut bound = listener.local_addr()?;
-    println!("Sign-up API on http://{bound}  (store: {store_name}; SMS: {sender_name})");
+    println!("Sign-up API on http://{bound}  (store: {store_name}; SMS: {sender_name}; one-tap: {carrier})");
     if bound.ip().is_unspecified() {
         println!(
             "From a phone on the same network: http://<this machine's address>:{}/ (the session cookie is Secure, \

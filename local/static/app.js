@@ -40,6 +40,8 @@ const STRINGS = {
     agree: "I have read and agree to the ", agreement: "user agreement",
     register_submit: "Sign up",
     login_title: "Welcome back", by_password: "Password", by_sms: "SMS code",
+    one_tap_number: "This phone's number (stand-in carrier)", one_tap: "One-tap login",
+    ticket_note: "The carrier confirmed this number: choose a username and password, no SMS code needed.",
     account: "Username or mobile number", forgot: "Forgot password?", login_submit: "Log in",
     try_again_in: "Try again in {n}s", try_again_in_long: "Try again in {d}",
     reset_title: "Reset your password", reset_lead: "We send a code to the number you signed up with.",
@@ -98,6 +100,8 @@ const STRINGS = {
     agree: "我已阅读并同意", agreement: "《用户协议》",
     register_submit: "注册",
     login_title: "欢迎回来", by_password: "密码登录", by_sms: "验证码登录",
+    one_tap_number: "本机号码（模拟运营商）", one_tap: "本机号码一键登录",
+    ticket_note: "运营商已确认本机号码：设置用户名和密码即可注册，无需短信验证码。",
     account: "用户名或手机号", forgot: "忘记密码？", login_submit: "登录",
     try_again_in: "{n} 秒后再试", try_again_in_long: "{d}后再试",
     reset_title: "找回密码", reset_lead: "我们会向注册时的手机号发送验证码。",
@@ -533,6 +537,40 @@ async function loggedOut(key) {
   show($("out-notice"), key ? () => t(key) : null);
 }
 
+// Carrier one-tap, where the API has a stand-in carrier: it issues the token
+// the carrier's SDK would, for the number typed. A number without an account
+// comes back with a signup ticket, which the sign-up form sends instead of
+// an SMS code.
+let signupTicket = null;
+function setTicket(ticket, mobile) {
+  signupTicket = ticket ? { ticket, mobile } : null;
+  $("register-code-fields").hidden = Boolean(ticket);
+  $("ticket-note").hidden = !ticket;
+  if (ticket) $("mobile").value = mobile;
+}
+$("mobile").addEventListener("input", () => { if (signupTicket && $("mobile").value.trim() !== signupTicket.mobile) setTicket(null); });
+(async () => {
+  const probe = await api("GET", "/_stand_in_carrier");
+  $("one-tap").hidden = probe.status !== 200;
+})();
+$("one-tap-button").addEventListener("click", async () => {
+  const mobile = $("one-tap-mobile").value.trim();
+  if (!MOBILE.test(mobile)) { notice($("one-tap-notice"), () => t("need_mobile"), "bad"); return; }
+  notice($("one-tap-notice"), null);
+  const issued = await api("POST", "/_stand_in_carrier/token", { mobile });
+  if (issued.status !== 200) { notice($("one-tap-notice"), () => refusal(issued), "bad"); return; }
+  const answer = await api("POST", "/one_tap_login/", { token: issued.body.token });
+  if (answer.status !== 200) { notice($("one-tap-notice"), () => refusal(answer), "bad"); return; }
+  if (answer.body.signup_ticket) {
+    showView("register");
+    setTicket(answer.body.signup_ticket, mobile);
+    $("username").focus();
+  } else {
+    $("one-tap-mobile").value = "";
+    await checkSession();
+  }
+});
+
 // Sign up.
 $("form").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -542,20 +580,24 @@ $("form").addEventListener("submit", async (event) => {
     username: $("username").value.trim(), password: $("password").value, password2: $("password2").value,
     mobile: $("mobile").value.trim(), sms_code: $("sms_code").value.trim(), allow: $("allow").checked,
   };
+  const ticket = signupTicket && signupTicket.mobile === body.mobile ? signupTicket.ticket : null;
+  if (ticket) { delete body.sms_code; body.signup_ticket = ticket; }
   if (!check(form, [
     ["username", USERNAME.test(body.username), "need_username"],
     ["password", passwordOk(body.password), "need_password"],
     ["password2", body.password2 === body.password, "need_password2"],
     ["mobile", MOBILE.test(body.mobile), "need_mobile"],
-    ["sms_code", SMS_CODE.test(body.sms_code), "need_sms_code"],
+    ["sms_code", Boolean(ticket) || SMS_CODE.test(body.sms_code), "need_sms_code"],
     ["allow", body.allow, "need_allow"],
   ])) return;
-  if (registerCode.smsCodeId) body.sms_code_id = registerCode.smsCodeId;
+  if (!ticket && registerCode.smsCodeId) body.sms_code_id = registerCode.smsCodeId;
   const answer = await api("POST", "/register/", body);
   if (answer.status === 200) {
+    setTicket(null);
     registerCode.reset();
     await checkSession();
   } else {
+    if (answer.body.error === "signup_ticket_expired") setTicket(null);
     showError(form, answer);
   }
 });

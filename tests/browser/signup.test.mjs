@@ -1162,3 +1162,34 @@ for (const [language, locale] of Object.entries(LANGUAGES)) {
     });
   }
 }
+
+test("carrier one-tap with the local stand-in carrier: a new number signs up without an SMS code, then logs in in one tap (issue 26)", async () => {
+  const page = await browser.newPage({ ...ENGLISH, viewport: { width: 520, height: 900 } });
+  const number = "13900007777";
+  await page.goto(`${flowsUrl}/`);
+  await page.click("#tab-login");
+  await page.waitForSelector("#one-tap", { state: "visible" });
+  await page.fill("#one-tap-mobile", number);
+  await page.click("#one-tap-button");
+  // No account yet: the sign-up form, the number filled in, no captcha or SMS code asked for.
+  await page.waitForSelector("#ticket-note", { state: "visible" });
+  assert.equal(await page.inputValue("#mobile"), number);
+  assert.equal(await page.isVisible("#sms_code"), false);
+  await shot(page, "one-tap-1-ticket");
+  await page.fill("#username", "onetap_01");
+  await page.fill("#password", "correct horse battery");
+  await page.fill("#password2", "correct horse battery");
+  await page.check("#allow");
+  await page.click("#submit");
+  await page.waitForSelector("#welcome", { state: "visible" });
+  assert.equal(await page.textContent("#who"), "onetap_01");
+  assert.ok(!output.some((line) => line.includes(number)), "no SMS and no full number in the output");
+  await page.click("#logout");
+  await page.click("#tab-login");
+  await page.fill("#one-tap-mobile", number);
+  await page.click("#one-tap-button");
+  await page.waitForSelector("#welcome", { state: "visible" });
+  assert.equal(await page.textContent("#who"), "onetap_01");
+  await shot(page, "one-tap-2-logged-in");
+  await page.close();
+});

@@ -314,7 +314,8 @@ async fn returning_users_through_the_lambda_runtime_api() {
         ("sms_attempt", "ok", None),
         ("code_sent", "ok", Some("register")),
         ("code_verified", "ok", Some("register")),
-        ("account_created", "ok", None),
+        // The sign-up says how its number was proven.
+        ("account_created", "ok", Some("sms_code")),
         ("login_succeeded", "ok", Some("password")),
         ("login_failed", "login_failed", Some("password")),
         ("code_sent", "ok", Some("login")),
@@ -563,4 +564,140 @@ async fn the_sms_function_judges_geetest_passes_once_and_fails_closed() {
         assert!(!logs.contains(leaked), "{leaked:?} appears in the logs:\n{logs}");
     }
     assert_eq!(captcha_verdicts(&logs, "geetest"), ["pass", "spent", "fail", "unavailable"]);
+}
+
+/// Carrier one-tap at the Lambda boundary: the register binary, configured
+/// from its environment as deployed, proves numbers with a loopback
+/// `GetMobile` that checks the signature; its audit lines and metrics say
+/// the proof was one-tap, and its logs hold no token, ticket or number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_tap_through_the_register_function() {
+    let store = tests::dynamo_store().await;
+    let dypns = tests::dypns::DypnsServer::start().await;
+    let mut env = vec![
+        ("TABLE_NAME", store.table().to_owned()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", tests::dynamodb_endpoint()),
+        ("AWS_LAMBDA_LOG_LEVEL", "TRACE".to_owned()),
+        ("SMS_CODE_KEY", SMS_CODE_KEY.to_owned()),
+    ];
+    env.extend(dypns.env());
+    let register = Function::start("register", &env).await;
+    let mobile = "13900001234";
+
+    let first = dypns.issue(mobile);
+    let response = call(&register, request("POST", "/one_tap_login/", &[], Some(json!({"token": first})))).await;
+    assert_eq!(response["statusCode"], 200, "{response}");
+    assert!(response["cookies"].as_array().is_none_or(Vec::is_empty), "no session before the account: {response}");
+    let ticket = body_json(&response)["signup_ticket"].as_str().unwrap().to_owned();
+    let used = call(&register, request("POST", "/one_tap_login/", &[], Some(json!({"token": first})))).await;
+    assert_eq!((used["statusCode"].as_i64(), body_json(&used)["error"].as_str()), (Some(401), Some("one_tap_refused")));
+
+    let form = json!({"username": "alice_01", "password": "correct horse", "password2": "correct horse",
+        "mobile": mobile, "signup_ticket": ticket, "allow": true});
+    let response = call(&register, request("POST", "/register/", &[], Some(form))).await;
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let second = dypns.issue(mobile);
+    let body = json!({"token": second, "session": "token"});
+    let response = call(&register, request("POST", "/one_tap_login", &[], Some(body))).await;
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let session_token = body_json(&response)["token"].as_str().unwrap().to_owned();
+    assert!(dypns.refusals().iter().all(|r| r.starts_with(tests::dypns::TOKEN_REFUSED)), "{:?}", dypns.refusals());
+
+    let logs = register.stop().await;
+    for secret in [first.as_str(), second.as_str(), &ticket, &session_token, mobile, tests::aliyun::ACCESS_KEY_SECRET] {
+        assert!(!logs.contains(secret), "{secret:?} appears in the logs:\n{logs}");
+    }
+    let events: Vec<(String, String, String)> = tests::telemetry::audit_events(&logs)
+        .iter()
+        .map(|e| {
+            let field = |name: &str| e[name].as_str().unwrap_or_default().to_owned();
+            (field("audit"), field("outcome"), field("method"))
+        })
+        .collect();
+    let expected = [
+        ("signup_ticket_issued", "ok", "one_tap"),
+        ("login_failed", "one_tap_refused", "one_tap"),
+        ("account_created", "ok", "one_tap"),
+        ("login_succeeded", "ok", "one_tap"),
+    ];
+    let expected: Vec<(String, String, String)> =
+        expected.iter().map(|(a, o, m)| ((*a).to_owned(), (*o).to_owned(), (*m).to_owned())).collect();
+    assert_eq!(events, expected, "{logs}");
+    let points = tests::telemetry::metrics(&logs);
+    assert_eq!(total(&points, Metric::OneTapCalls, &[("Outcome", "proven")]), 2.0);
+    assert_eq!(total(&points, Metric::OneTapCalls, &[("Outcome", "refused")]), 1.0);
+    assert_eq!(total(&points, Metric::SignUps, &[("Method", "one_tap")]), 1.0);
+    assert_eq!(total(&points, Metric::Logins, &[("Method", "one_tap")]), 1.0);
+}
+
+/// WeChat mini-program login at the Lambda boundary: the register binary,
+/// configured from its environment, against a loopback WeChat; its logs
+/// hold no code, session_key, secret, access token, ticket or number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn wechat_login_through_the_register_function() {
+    let store = tests::dynamo_store().await;
+    let wechat = tests::wechat::WeChatServer::start().await;
+    let mut env = vec![
+        ("TABLE_NAME", store.table().to_owned()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", tests::dynamodb_endpoint()),
+        ("AWS_LAMBDA_LOG_LEVEL", "TRACE".to_owned()),
+        ("SMS_CODE_KEY", SMS_CODE_KEY.to_owned()),
+    ];
+    env.extend(wechat.env());
+    let register = Function::start("register", &env).await;
+    let mobile = "13900001234";
+
+    let login_code = wechat.login_code("o6_runtime_user", None);
+    let response = call(&register, request("POST", "/wechat_login/", &[], Some(json!({"code": login_code})))).await;
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let wechat_ticket = body_json(&response)["wechat_ticket"].as_str().unwrap().to_owned();
+    let phone_code = wechat.phone_code(mobile);
+    let body = json!({"wechat_ticket": wechat_ticket, "phone_code": phone_code});
+    let response = call(&register, request("POST", "/wechat_phone/", &[], Some(body))).await;
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let signup_ticket = body_json(&response)["signup_ticket"].as_str().unwrap().to_owned();
+    let form = json!({"username": "wx_user_01", "password": "correct horse", "password2": "correct horse",
+        "mobile": mobile, "signup_ticket": signup_ticket, "allow": true});
+    assert_eq!(call(&register, request("POST", "/register/", &[], Some(form))).await["statusCode"], 200);
+    let again = wechat.login_code("o6_runtime_user", None);
+    let body = json!({"code": again, "session": "token"});
+    let response = call(&register, request("POST", "/wechat_login", &[], Some(body))).await;
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let session_token = body_json(&response)["token"].as_str().unwrap().to_owned();
+    assert!(wechat.refusals().is_empty(), "{:?}", wechat.refusals());
+
+    let logs = register.stop().await;
+    for secret in [
+        login_code.as_str(),
+        again.as_str(),
+        phone_code.as_str(),
+        &wechat_ticket,
+        &signup_ticket,
+        &session_token,
+        mobile,
+        "c2Vzc2lvbi1rZXktc2VjcmV0",
+        tests::wechat::APP_SECRET,
+        "ACCESS.",
+    ] {
+        assert!(!logs.contains(secret), "{secret:?} appears in the logs:\n{logs}");
+    }
+    let events: Vec<(String, String)> = tests::telemetry::audit_events(&logs)
+        .iter()
+        .map(|e| {
+            (e["audit"].as_str().unwrap_or_default().to_owned(), e["method"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("signup_ticket_issued", "wechat"),
+        ("signup_ticket_issued", "wechat"),
+        ("account_created", "wechat"),
+        ("login_succeeded", "wechat"),
+    ]
+    .iter()
+    .map(|(a, m)| ((*a).to_owned(), (*m).to_owned()))
+    .collect();
+    assert_eq!(events, expected, "{logs}");
+    let points = tests::telemetry::metrics(&logs);
+    assert_eq!(total(&points, Metric::SignUps, &[("Method", "wechat")]), 1.0);
+    assert_eq!(total(&points, Metric::Logins, &[("Method", "wechat")]), 1.0);
 }

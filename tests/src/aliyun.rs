@@ -183,29 +183,37 @@ fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
-struct Refusal {
-    status: u16,
-    code: &'static str,
-    reason: &'static str,
+pub(crate) struct Refusal {
+    pub status: u16,
+    pub code: &'static str,
+    pub reason: &'static str,
 }
 
-fn refuse<T>(status: u16, code: &'static str, reason: &'static str) -> Result<T, Refusal> {
+pub(crate) fn refuse<T>(status: u16, code: &'static str, reason: &'static str) -> Result<T, Refusal> {
     Err(Refusal { status, code, reason })
 }
 
 /// `k=v&…` (form or query), decoded.
-fn pairs(encoded: &str) -> Vec<(String, String)> {
+pub(crate) fn pairs(encoded: &str) -> Vec<(String, String)> {
     form_urlencoded::parse(encoded.as_bytes()).into_owned().collect()
 }
 
-/// The service's checks, in its order, each with its code.
-fn check(parts: &http::request::Parts, body: &[u8], state: &mut State) -> Result<Accepted, Refusal> {
+/// What every Aliyun RPC service checks first, in its order, each with its
+/// code: the method, action and version, the ACS3 signature recomputed
+/// from the request as received under [`ACCESS_KEY_ID`]'s secret, the
+/// body's hash, the timestamp window and the nonce's single use.
+pub(crate) fn verify_acs3(
+    parts: &http::request::Parts,
+    body: &[u8],
+    action: &'static str,
+    nonces: &mut HashSet<String>,
+) -> Result<(), Refusal> {
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     if parts.method != http::Method::POST && parts.method != http::Method::GET {
         return refuse(400, "UnsupportedHTTPMethod", "method");
     }
-    if header("x-acs-action") != Some("SendSms") {
-        return refuse(404, "InvalidAction.NotFound", "x-acs-action must be SendSms");
+    if header("x-acs-action") != Some(action) {
+        return refuse(404, "InvalidAction.NotFound", "x-acs-action is not this service's");
     }
     if header("x-acs-version") != Some("2017-05-25") {
         return refuse(400, "InvalidVersion", "x-acs-version must be 2017-05-25");
@@ -264,9 +272,17 @@ fn check(parts: &http::request::Parts, body: &[u8], state: &mut State) -> Result
         return refuse(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.");
     }
     let nonce = header("x-acs-signature-nonce").unwrap_or_default().to_owned();
-    if nonce.is_empty() || !state.nonces.insert(nonce.clone()) {
+    if nonce.is_empty() || !nonces.insert(nonce) {
         return refuse(400, "SignatureNonceUsed", "Specified signature nonce was used already.");
     }
+    Ok(())
+}
+
+/// The service's checks, in its order, each with its code.
+fn check(parts: &http::request::Parts, body: &[u8], state: &mut State) -> Result<Accepted, Refusal> {
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    verify_acs3(parts, body, "SendSms", &mut state.nonces)?;
+    let nonce = header("x-acs-signature-nonce").unwrap_or_default().to_owned();
     // The parameters, from the query and the form body.
     if !body.is_empty() && header("content-type") != Some("application/x-www-form-urlencoded") {
         return refuse(400, "InvalidParameter", "the body is not a form");

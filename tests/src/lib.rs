@@ -1,10 +1,13 @@
 //! Test kit for the end-to-end suites: DynamoDB Local tables, loopback
-//! Ronglian, Aliyun and Tencent Cloud SMS servers and Tencent Cloud captcha
-//! and GeeTest v4 servers that check signatures as the real services do, a Secrets Manager stand-in, a fault server, and helpers to run one case on both
+//! Ronglian, Aliyun and Tencent Cloud SMS servers, Tencent Cloud captcha and
+//! GeeTest v4 servers, an Aliyun one-tap (`GetMobile`) server and a WeChat
+//! server that check signatures, keys and single use as the real services do,
+//! a Secrets Manager stand-in, a fault server, and helpers to run one case on both
 //! stores.
 
 pub mod aliyun;
 pub mod counting;
+pub mod dypns;
 pub mod events;
 pub mod faults;
 pub mod geetest;
@@ -18,6 +21,7 @@ pub mod seed;
 pub mod telemetry;
 pub mod tencent;
 pub mod tencent_captcha;
+pub mod wechat;
 
 use aws_sdk_dynamodb::Client;
 use shared::store::{DynamoStore, MemoryStore, client_from_env, create_table};

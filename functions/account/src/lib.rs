@@ -2,7 +2,9 @@
 //! fields once failures ask for a captcha: `image_code` and
 //! `image_code_id` for the built-in image), `POST /sms_login/`, `POST
 //! /password_reset/`, `DELETE /sessions` (log out everywhere), `DELETE
-//! /account` (close it) and `POST /account/mobile/` (change its number).
+//! /account` (close it), `POST /account/mobile/` (change its number) and
+//! `POST`/`DELETE /account/wechat/` (link or unlink a WeChat mini-program
+//! user).
 
 use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value};
@@ -18,16 +20,20 @@ use shared::random::Random;
 use shared::service::{AccountService, Challenge, Error, LoginProof};
 use shared::store::Store;
 use shared::telemetry::audit::{self, Event, LoginMethod};
+use shared::wechat::{WeChat, WeChatCode};
 
-pub async fn handle<S: Store, C: Clock, R: Random + 'static>(
+/// Serves `request`; `wechat` links mini-program users (`None`: linking is off).
+pub async fn handle<S: Store, C: Clock, R: Random + 'static, W: WeChat>(
     service: &AccountService<S, C, R>,
+    wechat: Option<&W>,
     request: Request,
 ) -> Response<Body> {
-    serve(Function::Account, &request, route(service, &request)).await
+    serve(Function::Account, &request, Box::pin(route(service, wechat, &request))).await
 }
 
-async fn route<S: Store, C: Clock, R: Random + 'static>(
+async fn route<S: Store, C: Clock, R: Random + 'static, W: WeChat>(
     service: &AccountService<S, C, R>,
+    wechat: Option<&W>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let route = routes::find(request.method().as_str(), request.uri().path())
@@ -89,7 +95,23 @@ async fn route<S: Store, C: Clock, R: Random + 'static>(
             let form = json_form(request)?;
             let (guess, proof, captcha) = (http::guess(&form)?, owner_proof(&form)?, http::captcha(provider, &form)?);
             let challenge = captcha.as_ref().map(|proof| Challenge { proof, user_ip });
-            service.change_mobile(&token, &guess, proof, challenge, client.as_ref()).await?;
+            // Boxed: a move nests two claims, a spend, a login's admission and the WeChat link's read.
+            Box::pin(service.change_mobile(&token, &guess, proof, challenge, client.as_ref())).await?;
+            Ok(ok(Map::new()))
+        }
+        ("POST", "/account/wechat") => {
+            audit::expect(Event::WeChatLinked);
+            let wechat = wechat.ok_or(Error::WeChatDisabled)?;
+            let token = session_token(request).ok_or(Error::NotLoggedIn)?;
+            let form = json_form(request)?;
+            let code = WeChatCode::parse(text(&form, "code"))?;
+            service.link_wechat(wechat, &token, &code).await?;
+            Ok(ok(Map::new()))
+        }
+        ("DELETE", "/account/wechat") => {
+            audit::expect(Event::WeChatUnlinked);
+            let token = session_token(request).ok_or(Error::NotLoggedIn)?;
+            service.unlink_wechat(&token).await?;
             Ok(ok(Map::new()))
         }
         _ => Err(ApiError::NotFound),

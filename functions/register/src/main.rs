@@ -1,8 +1,10 @@
 use lambda_http::{Error, service_fn};
 use shared::clock::SystemClock;
 use shared::crypto::code_key::CodeKey;
+use shared::one_tap::AnyCarrier;
 use shared::random::OsRandom;
 use shared::service::AccountService;
+use shared::wechat::WeChatClient;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -11,7 +13,11 @@ async fn main() -> Result<(), Error> {
     shared::startup::init_logging();
     let (config, store) = shared::startup::init(shared::http::routes::Function::Register).await?;
     let code_key = CodeKey::from_config(&config).map_err(shared::startup::fail)?;
+    let carrier = AnyCarrier::from_config(config.one_tap.carrier.as_ref())?;
+    let wechat = config.wechat.clone().map(WeChatClient::new).transpose()?;
     let service = AccountService::new(&config, store, SystemClock, Arc::new(OsRandom), code_key);
-    lambda_http::run(service_fn(|request| async { Ok::<_, Infallible>(register::handle(&service, request).await) }))
-        .await
+    lambda_http::run(service_fn(|request| async {
+        Ok::<_, Infallible>(register::handle(&service, carrier.as_ref(), wechat.as_ref(), request).await)
+    }))
+    .await
 }

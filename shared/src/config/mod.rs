@@ -3,15 +3,18 @@
 
 mod captcha;
 mod limits;
+mod one_tap;
 mod providers;
 mod secrets;
 mod sessions;
 mod sms;
 mod telemetry;
 mod var;
+mod wechat;
 
 pub use captcha::*;
 pub use limits::*;
+pub use one_tap::*;
 pub use providers::*;
 pub use secrets::{SECRETS_ARN, Secrets};
 pub use sessions::*;
@@ -19,6 +22,7 @@ pub use sms::{CAPTCHA_TTL_SECONDS, SMS_CODE_TTL_SECONDS, SMS_COOLDOWN_SECONDS};
 pub use sms::{DEFAULT_SMS_NUMBER_PREFIXES, SMS_CODE_KEY, SMS_NUMBER_PREFIXES, SMS_TEST_NUMBERS, TestNumbers};
 pub use telemetry::METRICS_NAMESPACE;
 pub use var::{Kind, Number, Var};
+pub use wechat::*;
 
 use secrecy::SecretString;
 use var::Env;
@@ -34,6 +38,8 @@ pub fn variables() -> impl Iterator<Item = Var> {
         .chain(telemetry::VARIABLES)
         .chain(providers::VARIABLES)
         .chain(captcha::VARIABLES)
+        .chain(one_tap::VARIABLES)
+        .chain(wechat::VARIABLES)
 }
 
 /// The SMS providers section's variables: `SMS_PROVIDERS`, the timeout and
@@ -113,6 +119,10 @@ pub struct Config {
     pub metrics_namespace: String,
     /// The human check the SMS send (and the login's challenge) judge with.
     pub captcha: CaptchaConfig,
+    /// Carrier one-tap login and its signup tickets.
+    pub one_tap: OneTapSection,
+    /// The WeChat mini program, when configured.
+    pub wechat: Option<WeChatConfig>,
 }
 
 impl Config {
@@ -165,6 +175,8 @@ impl Config {
             test_numbers: sms.test_numbers,
             metrics_namespace: telemetry::namespace(env)?,
             captcha: CaptchaConfig::read(env)?,
+            one_tap: OneTapSection::read(env)?,
+            wechat: wechat::read(env)?,
         })
     }
 

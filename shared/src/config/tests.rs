@@ -53,7 +53,7 @@ fn every_provider() -> Vec<(&'static str, &'static str)> {
     vars
 }
 
-fn numbers() -> [Number; 18] {
+fn numbers() -> [Number; 20] {
     [
         CAPTCHA_TTL_SECONDS,
         SMS_COOLDOWN_SECONDS,
@@ -73,6 +73,8 @@ fn numbers() -> [Number; 18] {
         SMS_PREFIX_CREDIT_PER_VERIFY,
         SMS_PROVIDER_TIMEOUT_MS,
         CAPTCHA_TIMEOUT_MS,
+        ONE_TAP_PER_IP_PER_HOUR,
+        SIGNUP_TICKET_TTL_SECONDS,
     ]
 }
 
@@ -321,6 +323,7 @@ fn the_secret_variables_are_the_keys_and_tokens() {
         TENCENT_SECRET_KEY,
         TENCENT_CAPTCHA_APP_SECRET_KEY,
         GEETEST_CAPTCHA_KEY,
+        WECHAT_APP_SECRET,
     ]);
     assert_eq!(secrets, expected);
 }
@@ -391,4 +394,36 @@ fn with_a_secret_the_captcha_keys_come_from_it() {
     let config = Config::from_sources(|name| vars.get(name).map(|v| (*v).to_owned()), &secrets).unwrap();
     let VerifierConfig::Geetest(geetest) = config.captcha.verifier else { panic!() };
     assert_eq!(geetest.captcha_key.expose_secret(), "from-the-secret");
+}
+
+#[test]
+fn one_tap_is_on_when_the_aliyun_key_pair_is_set_whether_or_not_aliyun_sends_sms() {
+    let pair = [(ALIYUN_ACCESS_KEY_ID, "LTAI-id"), (ALIYUN_ACCESS_KEY_SECRET, "aliyun-secret")];
+    let on = config(&pair).unwrap();
+    assert!(on.providers.order.is_empty(), "no SMS through Aliyun");
+    let carrier = on.one_tap.carrier.expect("one-tap is on");
+    assert_eq!(
+        (carrier.access_key_id.as_str(), carrier.access_key_secret.expose_secret()),
+        ("LTAI-id", "aliyun-secret")
+    );
+    assert_eq!(carrier.base_url, ALIYUN_DYPNS_DEFAULT_BASE_URL);
+    assert_eq!(carrier.timeout, std::time::Duration::from_secs(5));
+    assert_eq!(on.one_tap.ticket_ttl, 600);
+    for half in [&pair[..1], &pair[1..], &[]] {
+        assert!(config(half).unwrap().one_tap.carrier.is_none(), "{half:?}");
+    }
+    let with_sms = config(&every_provider()).unwrap();
+    assert!(with_sms.one_tap.carrier.is_some());
+}
+
+#[test]
+fn the_one_tap_base_url_is_https_except_to_a_loopback_address() {
+    let with_url = |url: &str| {
+        config(&[(ALIYUN_ACCESS_KEY_ID, "id"), (ALIYUN_ACCESS_KEY_SECRET, "secret"), (ALIYUN_DYPNS_BASE_URL, url)])
+    };
+    assert_eq!(with_url("http://127.0.0.1:9000/").unwrap().one_tap.carrier.unwrap().base_url, "http://127.0.0.1:9000");
+    assert!(with_url("https://dypnsapi.aliyuncs.com").is_ok());
+    for bad in ["http://dypnsapi.aliyuncs.com", "http://localhost.evil:1", "https://u:p@example.com", "nope"] {
+        assert!(matches!(with_url(bad), Err(ConfigError::Invalid { name: ALIYUN_DYPNS_BASE_URL, .. })), "{bad}");
+    }
 }

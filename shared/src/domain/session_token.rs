@@ -5,7 +5,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::zeroize::Zeroize;
 use secrecy::{ExposeSecret, SecretString};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// 256 random bits, written as 43 characters of unpadded base64url, held in
@@ -22,7 +21,7 @@ pub struct InvalidSessionToken;
 /// The SHA-256 of a token in lowercase hex: what the store keys sessions by,
 /// so a leaked table leaks no usable session.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenHash(String);
+pub struct TokenHash(pub(super) String);
 
 impl SessionToken {
     pub fn generate(random: &impl Random) -> Self {
@@ -49,7 +48,7 @@ impl SessionToken {
     }
 
     pub fn hash(&self) -> TokenHash {
-        TokenHash(hex::encode(Sha256::digest(self.expose().as_bytes())))
+        TokenHash::of(self.expose())
     }
 }
 

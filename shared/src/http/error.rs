@@ -4,8 +4,8 @@
 use super::messages::{Lang, message};
 use super::response::json_response;
 use crate::domain::{
-    InvalidCaptchaAnswer, InvalidCaptchaId, InvalidMobile, InvalidPassword, InvalidPurpose, InvalidSmsCode,
-    InvalidSmsCodeId, InvalidUsername,
+    InvalidCaptchaAnswer, InvalidCaptchaId, InvalidCarrierToken, InvalidMobile, InvalidPassword, InvalidPurpose,
+    InvalidSignupTicket, InvalidSmsCode, InvalidSmsCodeId, InvalidUsername,
 };
 use crate::service::{Error as ServiceError, LimitKind};
 use lambda_http::http::{HeaderValue, StatusCode, header};
@@ -58,6 +58,14 @@ pub enum BadRequest {
     InvalidAccount,
     #[error("invalid captcha response")]
     InvalidCaptchaResponse,
+    #[error("invalid carrier one-tap token")]
+    InvalidOneTapToken,
+    #[error("invalid signup ticket")]
+    InvalidSignupTicket,
+    #[error("invalid WeChat code")]
+    InvalidWeChatCode,
+    #[error("invalid WeChat ticket")]
+    InvalidWeChatTicket,
     #[error("no proof of the owner given")]
     OwnerProofRequired,
 }
@@ -81,6 +89,9 @@ bad_request_from! {
     InvalidSmsCode => InvalidSmsCode,
     InvalidSmsCodeId => InvalidSmsCodeId,
     InvalidPurpose => InvalidPurpose,
+    InvalidCarrierToken => InvalidOneTapToken,
+    InvalidSignupTicket => InvalidSignupTicket,
+    crate::wechat::InvalidWeChatCode => InvalidWeChatCode,
 }
 
 impl From<crate::human::BadProof> for ApiError {
@@ -141,6 +152,10 @@ impl ApiError {
                 B::InvalidPurpose => outcome(BAD, "invalid_purpose"),
                 B::InvalidAccount => outcome(BAD, "invalid_account"),
                 B::InvalidCaptchaResponse => outcome(BAD, "invalid_captcha_response"),
+                B::InvalidOneTapToken => outcome(BAD, "invalid_one_tap_token"),
+                B::InvalidSignupTicket => outcome(BAD, "invalid_signup_ticket"),
+                B::InvalidWeChatCode => outcome(BAD, "invalid_wechat_code"),
+                B::InvalidWeChatTicket => outcome(BAD, "invalid_wechat_ticket"),
                 B::OwnerProofRequired => outcome(BAD, "owner_proof_required"),
                 B::UnsupportedMediaType => outcome(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             },
@@ -165,6 +180,7 @@ impl ApiError {
                         LimitKind::LoginAccount | LimitKind::LoginIpCaptcha => "captcha_required",
                         LimitKind::LoginIp => "login_ip_limit",
                         LimitKind::PrefixAllowance => "prefix_suspended",
+                        LimitKind::OneTapIp => "one_tap_ip_limit",
                     };
                     Outcome { retry_after: Some(*retry_after), ..outcome(StatusCode::TOO_MANY_REQUESTS, key) }
                 }
@@ -180,6 +196,20 @@ impl ApiError {
                 S::UsernameTaken => outcome(StatusCode::CONFLICT, "username_taken"),
                 S::MobileTaken => outcome(StatusCode::CONFLICT, "mobile_taken"),
                 S::NotLoggedIn => outcome(StatusCode::UNAUTHORIZED, "not_logged_in"),
+                S::OneTapDisabled => outcome(StatusCode::NOT_FOUND, "one_tap_disabled"),
+                S::OneTapRefused(_) => outcome(StatusCode::UNAUTHORIZED, "one_tap_refused"),
+                S::OneTapFailed(_) => outcome(StatusCode::BAD_GATEWAY, "one_tap_failed"),
+                S::SignupTicketExpired => outcome(BAD, "signup_ticket_expired"),
+                S::SignupTicketMismatch => outcome(BAD, "signup_ticket_mismatch"),
+                S::WeChatDisabled => outcome(StatusCode::NOT_FOUND, "wechat_disabled"),
+                S::WeChatCodeInvalid(_) => outcome(BAD, "wechat_code_invalid"),
+                S::WeChatHighRisk => outcome(StatusCode::FORBIDDEN, "wechat_high_risk"),
+                S::WeChatBusy { retry_after } => {
+                    Outcome { retry_after: Some(*retry_after), ..outcome(StatusCode::TOO_MANY_REQUESTS, "wechat_busy") }
+                }
+                S::WeChatFailed(_) => outcome(StatusCode::BAD_GATEWAY, "wechat_failed"),
+                S::WeChatTicketExpired => outcome(BAD, "wechat_ticket_expired"),
+                S::WeChatAlreadyLinked => outcome(StatusCode::CONFLICT, "wechat_already_linked"),
                 S::ProviderLimit { retry_after } => Outcome {
                     retry_after: Some(*retry_after),
                     ..outcome(StatusCode::TOO_MANY_REQUESTS, "sms_provider_limit")
@@ -302,6 +332,10 @@ mod tests {
             B::InvalidPurpose,
             B::InvalidAccount,
             B::InvalidCaptchaResponse,
+            B::InvalidOneTapToken,
+            B::InvalidSignupTicket,
+            B::InvalidWeChatCode,
+            B::InvalidWeChatTicket,
             B::OwnerProofRequired,
         ];
         let limits = [
@@ -315,6 +349,7 @@ mod tests {
             LimitKind::LoginIp,
             LimitKind::LoginIpCaptcha,
             LimitKind::PrefixAllowance,
+            LimitKind::OneTapIp,
         ];
         let service = [
             S::NumberNotAllowed,
@@ -334,6 +369,18 @@ mod tests {
             S::UsernameTaken,
             S::MobileTaken,
             S::NotLoggedIn,
+            S::OneTapDisabled,
+            S::OneTapRefused("isv.INVALID_TOKEN".into()),
+            S::OneTapFailed("timeout".into()),
+            S::SignupTicketExpired,
+            S::SignupTicketMismatch,
+            S::WeChatDisabled,
+            S::WeChatCodeInvalid("40029".into()),
+            S::WeChatHighRisk,
+            S::WeChatBusy { retry_after: 60 },
+            S::WeChatFailed("-1".into()),
+            S::WeChatTicketExpired,
+            S::WeChatAlreadyLinked,
             S::ProviderLimit { retry_after: 60 },
             S::NumberRefused,
             S::SmsRefused("every provider refused".into()),

@@ -181,6 +181,71 @@ pub const MESSAGES: &[Text] = &[
     text("mobile_taken", "This mobile number is already registered", "该手机号已被注册"),
     text("not_logged_in", "Not logged in", "未登录"),
     text(
+        "invalid_one_tap_token",
+        "Please send the token the carrier's one-tap login returned",
+        "请提交运营商一键登录返回的 token",
+    ),
+    text(
+        "invalid_signup_ticket",
+        "Please send the signup_ticket the one-tap login answered with",
+        "请提交一键登录返回的 signup_ticket",
+    ),
+    text(
+        "one_tap_disabled",
+        "One-tap login is not available here; please use an SMS code",
+        "暂不支持本机号码一键登录，请使用短信验证码",
+    ),
+    text(
+        "one_tap_refused",
+        "The carrier could not confirm this phone's number; please try again or use an SMS code",
+        "运营商未能确认本机号码，请重试或使用短信验证码",
+    ),
+    text(
+        "one_tap_failed",
+        "The carrier's number check is unavailable right now; please try again or use an SMS code",
+        "本机号码校验暂时不可用，请稍后重试或使用短信验证码",
+    ),
+    text(
+        "one_tap_ip_limit",
+        "Too many one-tap logins from your network, please try later",
+        "您所在的网络一键登录过于频繁，请稍后再试",
+    ),
+    text(
+        "signup_ticket_expired",
+        "The one-tap sign-up has expired or was used; please log in with one-tap again",
+        "一键登录的注册凭证已过期或已使用，请重新一键登录",
+    ),
+    text("signup_ticket_mismatch", "This sign-up ticket is for another mobile number", "该注册凭证不属于此手机号"),
+    text(
+        "invalid_wechat_code",
+        "Please send the code the mini program got from WeChat",
+        "请提交小程序从微信获取的 code",
+    ),
+    text(
+        "invalid_wechat_ticket",
+        "Please send the wechat_ticket the WeChat login answered with",
+        "请提交微信登录返回的 wechat_ticket",
+    ),
+    text("wechat_disabled", "WeChat login is not available here", "暂不支持微信登录"),
+    text(
+        "wechat_code_invalid",
+        "WeChat did not accept this code; please try again",
+        "微信登录凭证无效或已使用，请重试",
+    ),
+    text(
+        "wechat_high_risk",
+        "WeChat flagged this account as at risk; please use an SMS code",
+        "微信判定该用户存在风险，请使用短信验证码登录",
+    ),
+    text("wechat_busy", "WeChat is busy, please try again shortly", "微信服务繁忙，请稍后再试"),
+    text("wechat_failed", "WeChat could not be reached, please try again", "暂时无法连接微信，请稍后再试"),
+    text(
+        "wechat_ticket_expired",
+        "The WeChat login has expired or was used; please log in with WeChat again",
+        "微信登录凭证已过期或已使用，请重新登录",
+    ),
+    text("wechat_already_linked", "This WeChat user is already linked to an account", "该微信用户已绑定账号"),
+    text(
         "sms_provider_limit",
         "The SMS provider is sending this number no more codes for now; try again later",
         "短信服务商暂时不再向该号码发送验证码，请稍后再试",

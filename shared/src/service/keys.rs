@@ -65,6 +65,42 @@ pub fn session(hash: &TokenHash) -> String {
     format!("session#{}", hash.as_str())
 }
 
+/// `signupticket#<sha256 of ticket>`: `mobile` (the number the carrier
+/// proved), `expires_at`. Spent by the sign-up it lets through, in the
+/// transaction that creates the account.
+pub fn signup_ticket(hash: &TokenHash) -> String {
+    format!("signupticket#{}", hash.as_str())
+}
+
+/// `wechattoken#<appid>`: `token`, the mini program's access token, and
+/// `expires_at` a few minutes before WeChat's own expiry: one token for
+/// every function and cold start (fetching a new one ends the old).
+pub fn wechat_token(app_id: &str) -> String {
+    format!("wechattoken#{app_id}")
+}
+
+/// `wechat#<openid>`: the account a WeChat user is linked to,
+/// `account_id` and `mobile`; a login by it holds only while the number's
+/// mirror still names that id (a closed account's link logs nobody in).
+pub fn wechat_link(openid: &str) -> String {
+    format!("wechat#{openid}")
+}
+
+/// `wechatof#<account id>`: `openid`, the WeChat user linked to the
+/// account (at most one), written and deleted with its `wechat#` link, so
+/// closing or unlinking the account finds the link to delete.
+pub fn wechat_of(id: &AccountId) -> String {
+    format!("wechatof#{}", id.as_str())
+}
+
+/// `wechatticket#<sha256 of ticket>`: `openid`, `expires_at`: a WeChat user
+/// not yet linked, between `/wechat_login/` and `/wechat_phone/`.
+pub fn wechat_ticket(hash: &TokenHash) -> String {
+    format!("wechatticket#{}", hash.as_str())
+}
+
+pub const TOKEN: &str = "token";
+pub const OPENID: &str = "openid";
 pub const ANSWER: &str = "answer";
 pub const SEND_ID: &str = "send_id";
 pub const CODE: &str = "code";

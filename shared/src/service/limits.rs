@@ -34,6 +34,8 @@ pub enum LimitKind {
     /// SMS to one number prefix per hour beyond what verifications earned:
     /// the conversion guard against SMS pumping.
     PrefixAllowance,
+    /// One-tap logins (paid `GetMobile` calls) from one client per hour.
+    OneTapIp,
 }
 
 /// One cap: at most `max` per `window` seconds, counted in windows aligned
@@ -59,6 +61,7 @@ impl Limit {
             LimitKind::LoginAccount => "login-failures-account",
             LimitKind::LoginIp | LimitKind::LoginIpCaptcha => "login-failures-ip-hour",
             LimitKind::PrefixAllowance => "sms-prefix-hour",
+            LimitKind::OneTapIp => "one-tap-ip-hour",
         }
     }
 
@@ -90,6 +93,12 @@ impl Limit {
 
     /// Counts one failure with one UpdateItem; a refusal once the window is full.
     pub async fn count_failure<S: Store>(&self, store: &S, subject: &str, now: EpochSeconds) -> Result<(), Error> {
+        self.take(store, subject, now).await
+    }
+
+    /// Takes one from the window with one UpdateItem, before the work it
+    /// pays for; a refusal once the window is full.
+    pub async fn take<S: Store>(&self, store: &S, subject: &str, now: EpochSeconds) -> Result<(), Error> {
         let (pk, expires_at) = self.key(subject, now);
         let cond = Cond::Below { attribute: keys::COUNT, limit: self.max };
         let add = Add { pk, attribute: keys::COUNT, by: 1, expires_at: Some(expires_at), cond };
@@ -173,6 +182,8 @@ pub struct Limits {
     /// Failures per client before its logins need a captcha (the same
     /// counter as `login_failures_per_ip`, at most its `max`).
     pub login_captcha_per_ip: Limit,
+    /// One-tap logins per client per hour.
+    pub one_tap_per_ip: Limit,
     /// Sends per number prefix per hour before any verification.
     pub sms_per_prefix: Limit,
     /// How many leading digits of a number make its prefix.
@@ -221,6 +232,7 @@ impl From<LimitsConfig> for Limits {
                 max: config.login_failures_per_ip_before_captcha.min(config.login_failures_per_ip_per_hour),
                 window: 3_600,
             },
+            one_tap_per_ip: Limit { kind: LimitKind::OneTapIp, max: config.one_tap_per_ip_per_hour, window: 3_600 },
             sms_per_prefix: Limit {
                 kind: LimitKind::PrefixAllowance,
                 max: config.prefix_allowance.free_sends,

@@ -11,8 +11,7 @@ mod session;
 mod sms;
 mod users;
 
-pub use account::NewUser;
-pub use account::{AccountService, LoginProof};
+pub use account::{AccountService, LoginProof, NewUser, OneTapOutcome, SignUpProof, WeChatOutcome};
 pub use captcha::CaptchaService;
 pub use codes::{Guess, MAX_ATTEMPTS};
 pub use human::{Challenge, HumanCheck};
@@ -60,6 +59,43 @@ pub enum Error {
     MobileTaken,
     #[error("no live session")]
     NotLoggedIn,
+    /// This deployment has no carrier one-tap (no Aliyun AccessKey pair).
+    #[error("carrier one-tap is not configured")]
+    OneTapDisabled,
+    /// The carrier refused the token: made up, used or expired.
+    #[error("the carrier token was refused")]
+    OneTapRefused(#[source] Cause),
+    /// `GetMobile` could not be reached, was too slow or failed on its side
+    /// or ours (key, signature, balance).
+    #[error("GetMobile failed")]
+    OneTapFailed(#[source] Cause),
+    /// The signup ticket was used, has expired or never existed.
+    #[error("the signup ticket has expired, was used or does not exist")]
+    SignupTicketExpired,
+    /// The signup ticket proves another number than the one signing up.
+    #[error("the signup ticket is for another number")]
+    SignupTicketMismatch,
+    /// This deployment has no WeChat mini program (no AppID and secret).
+    #[error("WeChat login is not configured")]
+    WeChatDisabled,
+    /// WeChat refused the code: made up, used or expired.
+    #[error("WeChat refused the code")]
+    WeChatCodeInvalid(#[source] Cause),
+    /// WeChat flags the user as high risk.
+    #[error("WeChat refused a high-risk user")]
+    WeChatHighRisk,
+    /// WeChat rate-limited us.
+    #[error("WeChat is busy; retry in {retry_after} s")]
+    WeChatBusy { retry_after: i64 },
+    /// WeChat unreachable, slow, failing, or refusing our credentials.
+    #[error("WeChat failed")]
+    WeChatFailed(#[source] Cause),
+    /// The WeChat ticket was used, has expired or never existed.
+    #[error("the WeChat ticket has expired, was used or does not exist")]
+    WeChatTicketExpired,
+    /// The WeChat user is linked to an account already.
+    #[error("this WeChat user is linked to an account already")]
+    WeChatAlreadyLinked,
     /// The provider refused the number for its own per-number frequency or
     /// daily limits: nothing was sent, the cooldown and counts were given
     /// back, and no other provider was asked (that would launder its limit).

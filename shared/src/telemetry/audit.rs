@@ -24,6 +24,12 @@ pub enum Event {
     MobileChanged,
     /// One provider attempt of a send, `outcome` its class.
     SmsAttempt,
+    /// A number proven without an SMS (carrier one-tap) has no account: a
+    /// signup ticket was handed out instead of a session.
+    SignupTicketIssued,
+    /// A logged-in account linked a WeChat user (a new way in), or unlinked it.
+    WeChatLinked,
+    WeChatUnlinked,
 }
 
 /// How someone logged in.
@@ -31,6 +37,22 @@ pub enum Event {
 pub enum LoginMethod {
     Password,
     SmsCode,
+    /// The carrier proved the number (`GetMobile`); a sign-up by its ticket too.
+    OneTap,
+    /// A WeChat mini-program user, linked or proving the number with WeChat's phone button.
+    WeChat,
+}
+
+impl LoginMethod {
+    /// The `method` field, and the `Method` dimension of `Logins` and `SignUps`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoginMethod::Password => "password",
+            LoginMethod::SmsCode => "sms_code",
+            LoginMethod::OneTap => "one_tap",
+            LoginMethod::WeChat => "wechat",
+        }
+    }
 }
 
 impl Event {
@@ -47,6 +69,9 @@ impl Event {
             Event::AccountClosed => "account_closed",
             Event::MobileChanged => "mobile_changed",
             Event::SmsAttempt => "sms_attempt",
+            Event::SignupTicketIssued => "signup_ticket_issued",
+            Event::WeChatLinked => "wechat_linked",
+            Event::WeChatUnlinked => "wechat_unlinked",
         }
     }
 }
@@ -61,6 +86,9 @@ pub(super) struct Pending {
     purpose: Option<Purpose>,
     test_number: bool,
     repeated: bool,
+    /// How the number or account was proven, for events other than a login
+    /// (whose method is its own).
+    method: Option<LoginMethod>,
     /// An attempt's provider and the provider's own answer code.
     provider: Option<(&'static str, Option<String>)>,
     captcha_provider: Option<&'static str>,
@@ -93,6 +121,11 @@ pub fn previous_mobile(mobile: &Mobile) {
 /// What the code the event is about is for.
 pub fn purpose(purpose: Purpose) {
     with_scope(|scope| scope.audit.purpose = Some(purpose));
+}
+
+/// How the event's number was proven (a sign-up: `sms_code` or `one_tap`).
+pub fn method(method: LoginMethod) {
+    with_scope(|scope| scope.audit.method = Some(method));
 }
 
 /// The event is about a configured test number.
@@ -181,12 +214,12 @@ fn line(
     if let Some(purpose) = pending.purpose {
         line.insert("purpose".to_owned(), json!(purpose.as_str()));
     }
-    if let Event::Login(method) = event {
-        let method = match method {
-            LoginMethod::Password => "password",
-            LoginMethod::SmsCode => "sms_code",
-        };
-        line.insert("method".to_owned(), json!(method));
+    let method = match event {
+        Event::Login(method) => Some(method),
+        _ => pending.method,
+    };
+    if let Some(method) = method {
+        line.insert("method".to_owned(), json!(method.as_str()));
     }
     if pending.test_number {
         line.insert("test_number".to_owned(), json!(true));

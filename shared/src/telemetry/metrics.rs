@@ -68,6 +68,14 @@ pub enum Metric {
     CaptchaVerdicts,
     /// How long the human check took to judge, by `Provider`.
     CaptchaLatency,
+    /// A login that started a session, by `Method` (`password`, `sms_code`, `one_tap`).
+    Logins,
+    /// An account created, by `Method`: the proof of its number (`sms_code`, `one_tap`).
+    SignUps,
+    /// A `GetMobile` call, by `Outcome`: `proven`, `refused` or `failed`.
+    OneTapCalls,
+    /// How long `GetMobile` took to answer.
+    OneTapLatency,
 }
 
 impl Metric {
@@ -89,12 +97,18 @@ impl Metric {
             Metric::ColdStarts => "ColdStarts",
             Metric::CaptchaVerdicts => "CaptchaVerdicts",
             Metric::CaptchaLatency => "CaptchaLatency",
+            Metric::Logins => "Logins",
+            Metric::SignUps => "SignUps",
+            Metric::OneTapCalls => "OneTapCalls",
+            Metric::OneTapLatency => "OneTapLatency",
         }
     }
 
     pub fn unit(self) -> Unit {
         match self {
-            Metric::ProviderLatency | Metric::DynamoDbLatency | Metric::CaptchaLatency => Unit::Milliseconds,
+            Metric::ProviderLatency | Metric::DynamoDbLatency | Metric::CaptchaLatency | Metric::OneTapLatency => {
+                Unit::Milliseconds
+            }
             _ => Unit::Count,
         }
     }
@@ -113,7 +127,9 @@ impl Metric {
             Metric::ColdStarts => &[&["Function"]],
             Metric::CaptchaVerdicts => &[&["Provider", "Verdict"]],
             Metric::CaptchaLatency => &[&["Provider"]],
-            Metric::TestNumberUses | Metric::ProviderCalls | Metric::ProviderLatency => &[&[]],
+            Metric::Logins | Metric::SignUps => &[&[], &["Method"]],
+            Metric::OneTapCalls => &[&[], &["Outcome"]],
+            Metric::TestNumberUses | Metric::ProviderCalls | Metric::ProviderLatency | Metric::OneTapLatency => &[&[]],
         }
     }
 

@@ -12,7 +12,8 @@ use crate::random::Random;
 use crate::service::users::UserRecord;
 use crate::service::{Challenge, Error, keys};
 use crate::store::{Store, StoreError, Write};
-use crate::telemetry::audit;
+use crate::telemetry::audit::{self, LoginMethod};
+use crate::telemetry::{Metric, metrics};
 
 impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     /// Logs in with a username or number and a password; returns a new
@@ -77,6 +78,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
             Err(StoreError::Cancelled(cancelled)) => return Err(super::account_refusal(cancelled)),
             Err(error) => return Err(error.into()),
         }
+        metrics::count(Metric::Logins, &[("Method", LoginMethod::Password.as_str())]);
         tracing::info!(username = %record.username, "logged in with a password");
         if self.hasher.needs_rehash(&record.password_hash) {
             self.rehash(&record, password, now).await;

@@ -28,8 +28,10 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     /// the next generation, deletes the old number's mirror, writes the new
     /// one (refused if the number has an account: `mobile_taken`), moves
     /// `gen#<id>` on, so that every other session ends, and carries this
-    /// session over to the new generation under the same token. Nothing of
-    /// it happens unless all of it does.
+    /// session over to the new generation under the same token; a WeChat
+    /// link, if any (read first, one GetItem), is rewritten to the new
+    /// number in the same transaction so WeChat login keeps finding the
+    /// account. Nothing of it happens unless all of it does.
     pub async fn change_mobile(
         &self,
         token: &SessionToken,
@@ -69,12 +71,19 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         let mut writes = moved.move_mobile(&read, MOBILE_TAKEN).to_vec();
         writes.push(moved.carry_session(token, &session));
         writes.extend(undo);
+        // A WeChat link follows the account to its new number.
+        if let Some(openid) = Box::pin(self.linked_openid(&read, now)).await? {
+            writes.push(super::wechat::follow_move(&openid, &moved));
+        }
         match self.store.transact(writes, now).await {
             Ok(()) => {}
             Err(StoreError::Cancelled(cancelled)) if cancelled.failed(MOBILE_TAKEN).is_some() => {
                 return Err(Error::MobileTaken);
             }
-            Err(StoreError::Cancelled(cancelled)) if cancelled.failed(SESSION_ENDED).is_some() => {
+            Err(StoreError::Cancelled(cancelled))
+                if cancelled.failed(SESSION_ENDED).is_some()
+                    || cancelled.failed(super::wechat::LINK_CHANGED).is_some() =>
+            {
                 return Err(Error::NotLoggedIn);
             }
             Err(StoreError::Cancelled(cancelled)) => return Err(account_refusal(cancelled)),

@@ -3,9 +3,13 @@
 
 mod login;
 mod mobile;
+mod one_tap;
 mod register;
+mod wechat;
 
-pub use register::NewUser;
+pub use one_tap::OneTapOutcome;
+pub use register::{NewUser, SignUpProof};
+pub use wechat::WeChatOutcome;
 
 use super::codes::{self, CODE_GONE, Guess, RightGuess};
 use super::users::{ACCOUNT_CHANGED, MIRROR_CHANGED, UserRecord, session_account};
@@ -17,7 +21,8 @@ use crate::crypto::password::PasswordHasher;
 use crate::domain::{ClientKey, Password, Purpose, SessionToken, SmsCode, SmsCodeId};
 use crate::random::Random;
 use crate::store::{Cancelled, Cond, Op, Store, StoreError, Write};
-use crate::telemetry::audit;
+use crate::telemetry::audit::{self, LoginMethod};
+use crate::telemetry::{Metric, metrics};
 use std::sync::Arc;
 
 /// How a logged-in person proves to be the owner, to close the account or
@@ -48,6 +53,8 @@ pub struct AccountService<S, C, R> {
     /// The human check a login past its failures must pass
     /// (`CAPTCHA_PROVIDER`), as an SMS send does.
     pub human: HumanCheck,
+    /// Seconds a signup ticket lasts.
+    pub ticket_ttl: i64,
 }
 
 impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
@@ -62,6 +69,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
             limits: Limits::from(config.limits),
             session_ttl: config.lifetimes.session,
             human: HumanCheck::new(config),
+            ticket_ttl: config.one_tap.ticket_ttl,
         }
     }
 
@@ -78,6 +86,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
             record.check_unchanged(keys::mobile_guard(&record.mobile)),
         ]);
         self.spend_code(&right, writes, now).await?;
+        metrics::count(Metric::Logins, &[("Method", LoginMethod::SmsCode.as_str())]);
         tracing::info!(username = %record.username, "logged in with an SMS code");
         Ok(token)
     }
@@ -137,6 +146,10 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         let (right, undo) = Box::pin(self.judge_owner(&user, proof, captcha, Purpose::Close, client, now)).await?;
         let mut writes = user.delete().to_vec();
         writes.push(Op::Delete { pk: keys::session(&token.hash()), cond: Cond::Always }.labelled("this session"));
+        // The WeChat link goes with the account.
+        if let Some(openid) = self.linked_openid(&user, now).await? {
+            writes.extend(wechat::unlink(&openid, &user));
+        }
         writes.extend(undo);
         match &right {
             Some(right) => {
@@ -199,6 +212,9 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
             Err(StoreError::Cancelled(cancelled)) if cancelled.failed(CODE_GONE).is_some() => {
                 return Err(Error::SmsCodeExpired);
             }
+            Err(StoreError::Cancelled(cancelled)) if cancelled.failed(wechat::LINK_CHANGED).is_some() => {
+                Error::NotLoggedIn
+            }
             Err(StoreError::Cancelled(cancelled)) => account_refusal(cancelled),
             Err(error) => error.into(),
         };
@@ -209,6 +225,9 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     async fn account_write(&self, writes: Vec<Write>, now: EpochSeconds) -> Result<(), Error> {
         match self.store.transact(writes, now).await {
             Ok(()) => Ok(()),
+            Err(StoreError::Cancelled(cancelled)) if cancelled.failed(wechat::LINK_CHANGED).is_some() => {
+                Err(Error::NotLoggedIn)
+            }
             Err(StoreError::Cancelled(cancelled)) => Err(account_refusal(cancelled)),
             Err(error) => Err(error.into()),
         }
@@ -229,7 +248,7 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
 
 /// A transaction on an account that changed (a reset, a log-out everywhere,
 /// a closing) between its read and its write.
-fn account_refusal(cancelled: Cancelled) -> Error {
+pub(super) fn account_refusal(cancelled: Cancelled) -> Error {
     if cancelled.failed(ACCOUNT_CHANGED).is_some() || cancelled.failed(MIRROR_CHANGED).is_some() {
         Error::NotLoggedIn
     } else {
