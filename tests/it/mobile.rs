@@ -300,9 +300,10 @@ flows_on_both_stores!(
 
 /// Counted with an SDK interceptor: the session and its account, the new
 /// code's claim and spend, the password attempt's count (before any
-/// hashing, as a login's), then the move.
+/// hashing, as a login's), the WeChat link's read (its number follows the
+/// move), then the move.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn dynamodb_a_number_change_by_password_is_six_calls() {
+async fn dynamodb_a_number_change_by_password_is_seven_calls() {
     let (h, calls) = tests::harness::on_dynamodb().await;
     let current = sign_up(&h, "alice_01", OLD).await;
     let form = with(&new_number_form(&h, Carrier::Cookie(&current)).await, json!({"password": PASSWORD}));
@@ -310,7 +311,15 @@ async fn dynamodb_a_number_change_by_password_is_six_calls() {
     assert_eq!(change(&h, Carrier::Cookie(&current), &form).await.status, 200);
     assert_eq!(
         calls.take(),
-        vec!["GetItem", "GetItem", "UpdateItem", "TransactWriteItems", "TransactWriteItems", "TransactWriteItems"],
-        "session, user, claim, spend, count, move"
+        vec![
+            "GetItem",
+            "GetItem",
+            "UpdateItem",
+            "TransactWriteItems",
+            "TransactWriteItems",
+            "GetItem",
+            "TransactWriteItems"
+        ],
+        "session, user, claim, spend, count, WeChat link, move"
     );
 }

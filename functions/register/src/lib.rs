@@ -40,7 +40,7 @@ pub async fn handle<S: Store, C: Clock, R: Random + 'static, P: NumberProver, W:
         Some("wechat_phone") if post => {
             serve(Function::Register, &request, wechat_phone(service, wechat, &request)).await
         }
-        _ => serve(Function::Register, &request, register(service, &request)).await,
+        _ => serve(Function::Register, &request, Box::pin(register(service, &request))).await,
     }
 }
 

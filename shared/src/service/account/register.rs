@@ -76,9 +76,10 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         audit::mobile(user.proof.mobile());
         audit::method(user.proof.method());
         match &user.proof {
-            SignUpProof::Code(guess) => self.register_with_code(&user, guess, client, now).await,
+            // Boxed: each nests a claim or a read beside the cap's ask, a hash and a transaction.
+            SignUpProof::Code(guess) => Box::pin(self.register_with_code(&user, guess, client, now)).await,
             SignUpProof::Ticket { mobile, ticket } => {
-                self.register_with_ticket(&user, mobile, ticket, client, now).await
+                Box::pin(self.register_with_ticket(&user, mobile, ticket, client, now)).await
             }
         }
     }
