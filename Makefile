@@ -8,6 +8,10 @@ PORT ?= 3000
 ARCH ?= x86-64
 LAMBDA_DIR := target/lambda$(if $(filter arm64,$(ARCH)),-arm64)
 FUNCTIONS := captcha sms register session account
+# One build of every target, with the dev-dependencies' features: the suites,
+# the binaries they start and the contract test's local API all come from it,
+# and `cargo test` then compiles nothing more.
+BUILD_ALL := cargo build --workspace --all-targets
 # scripts/setup puts the pinned Python tools (schemathesis, cfn-lint,
 # cargo-lambda, zig) in the project's own virtualenv.
 export PATH := $(CURDIR)/.cache/venv/bin:$(PATH)
@@ -27,13 +31,24 @@ setup: ## install what every target needs (Debian/Ubuntu; elsewhere it lists wha
 
 test: ## every test; installs what it lacks first (Java 17, npm, chromium, schemathesis, DynamoDB Local), starts DynamoDB Local
 	scripts/setup test
-	cargo build --workspace --bins
-	scripts/dynamodb-local run bash -c 'cargo test --workspace && npm --prefix tests/browser test'
+	$(BUILD_ALL)
+	scripts/dynamodb-local run $(MAKE) --no-print-directory --jobs=3 --output-sync=target suites
+
+# The three suites of `make test`, side by side against one DynamoDB Local
+# (each test makes its own table); each one's output is printed whole when
+# it ends.
+.PHONY: suites suite-cargo suite-browser suite-contract
+suites: suite-cargo suite-browser suite-contract
+suite-cargo:
+	cargo test --workspace
+suite-browser:
+	npm --prefix tests/browser test
+suite-contract:
 	scripts/contract-test
 
 contract: ## schemathesis against the local API and openapi.yaml
 	scripts/setup test
-	cargo build -p local-api
+	$(BUILD_ALL)
 	scripts/contract-test
 
 build: ## the Lambda bootstraps in target/lambda, or target/lambda-arm64 with ARCH=arm64 (cargo lambda + zig)
@@ -43,8 +58,13 @@ build: ## the Lambda bootstraps in target/lambda, or target/lambda-arm64 with AR
 
 test-arm64: ## the Runtime-API suite on the arm64 bootstraps under qemu-user
 	$(MAKE) build ARCH=arm64
+	$(MAKE) --no-print-directory arm64-suite
+
+# test-arm64 on bootstraps already built (.ci/run builds them beside the tests).
+.PHONY: arm64-suite
+arm64-suite:
 	scripts/qemu-bootstraps target/lambda-arm64 target/lambda-arm64-qemu
-	LAMBDA_BINARIES=target/lambda-arm64-qemu scripts/dynamodb-local run cargo test -p tests --test it runtime_api::
+	LAMBDA_BINARIES=target/lambda-arm64-qemu scripts/dynamodb-local run cargo test --workspace --test it runtime_api::
 
 check-template: ## cfn-lint on template.yaml (the code/template consistency test runs in `make test`)
 	scripts/setup lint

@@ -2,8 +2,8 @@
 //! Ronglian, Aliyun and Tencent Cloud SMS servers, Tencent Cloud captcha and
 //! GeeTest v4 servers, an Aliyun one-tap (`GetMobile`) server and a WeChat
 //! server that check signatures, keys and single use as the real services do,
-//! a Secrets Manager stand-in, a fault server, and helpers to run one case on both
-//! stores.
+//! a Secrets Manager stand-in, a fault server, helpers to run one case on both
+//! stores, and the Markdown report `make bench` writes.
 
 pub mod aliyun;
 pub mod counting;
@@ -14,6 +14,7 @@ pub mod geetest;
 pub mod harness;
 pub mod loopback;
 pub mod proxy;
+pub mod report;
 pub mod ronglian;
 pub mod runtime_api;
 pub mod secrets_manager;

@@ -4,7 +4,7 @@
 //! medians apportion the end-to-end median.
 
 use crate::fixtures::{event, invoke, lambda_env, unlimited, uuid};
-use crate::report::{Report, Samples, Table, micros, micros_delta};
+use tests::report::{Report, Samples, Table, micros, micros_delta};
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;

@@ -4,7 +4,7 @@
 use crate::fixtures::{
     event, form, fresh_mobile, fresh_username, invoke, lambda_env, login_form, seed_login_user, uuid,
 };
-use crate::report::{Report, Samples, Table, mib, millis};
+use tests::report::{Report, Samples, Table, mib, millis};
 use tests::runtime_api::Function;
 
 /// Each function's first request and the status it answers.

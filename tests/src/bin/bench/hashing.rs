@@ -1,6 +1,6 @@
 //! Argon2id's cost alone, in the bench binary.
 
-use crate::report::{Report, Samples, millis};
+use tests::report::{Report, Samples, millis};
 use shared::crypto::password::PasswordHasher;
 use shared::domain::Password;
 use shared::random::OsRandom;

@@ -3,7 +3,7 @@
 //! Local, with the DynamoDB calls each request made.
 
 use crate::fixtures::{event, form, fresh_mobile, fresh_username, session_token, unlimited, uuid};
-use crate::report::{Report, Samples, Table, micros};
+use tests::report::{Report, Samples, Table, micros};
 use serde_json::Value;
 use shared::http::routes::Function as Route;
 use shared::sms::{ConsoleSender, RonglianClient};

@@ -3,7 +3,7 @@
 
 use crate::fixtures::{unlimited, uuid};
 use crate::machine::Machine;
-use crate::report::{Report, Samples, Table, millis};
+use tests::report::{Report, Samples, Table, millis};
 use shared::clock::{Clock, SystemClock};
 use shared::domain::CaptchaId;
 use shared::random::OsRandom;

@@ -17,7 +17,6 @@ mod load;
 mod machine;
 mod memory;
 mod providers;
-mod report;
 mod runtime;
 
 #[tokio::main(flavor = "multi_thread")]
@@ -30,7 +29,7 @@ async fn main() {
     let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
     let runs = |section: &str| only.as_deref().is_none_or(|list| list.split(',').any(|s| s == section));
     let machine = machine::Machine::detect();
-    let mut report = report::Report::new(machine.to_string());
+    let mut report = tests::report::Report::new(machine.to_string());
     if runs("cold") {
         cold::run(&mut report, starts).await;
     }

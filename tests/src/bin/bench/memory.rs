@@ -5,7 +5,7 @@
 use crate::fixtures::{
     event, form, fresh_mobile, fresh_username, invoke, lambda_env, login_form, seed_login_user, session_token, uuid,
 };
-use crate::report::{Report, Table, mib};
+use tests::report::{Report, Table, mib};
 use serde_json::Value;
 use shared::store::DynamoStore;
 use tests::ronglian::RonglianServer;

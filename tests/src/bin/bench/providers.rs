@@ -4,7 +4,7 @@
 //! in the environment or from Secrets Manager.
 
 use crate::fixtures::{event, fresh_mobile, invoke, lambda_env, uuid};
-use crate::report::{Report, Samples, Table, micros, micros_delta, millis};
+use tests::report::{Report, Samples, Table, micros, micros_delta, millis};
 use shared::config::{SECRETS_ARN, SMS_PROVIDERS, secret_variables};
 use shared::http::routes::Function as Route;
 use shared::sms::{AnySender, ClientOptions};

@@ -4,7 +4,7 @@
 use crate::fixtures::{
     event, form, fresh_mobile, fresh_username, invoke, lambda_env, login_form, seed_login_user, uuid,
 };
-use crate::report::{Report, Samples, Table, micros};
+use tests::report::{Report, Samples, Table, micros};
 use serde_json::Value;
 use tests::runtime_api::Function;
 

@@ -1,4 +1,4 @@
-//! The Markdown the benchmark writes: numbered sections, paragraphs, tables,
+//! The Markdown `make bench` (src/bin/bench) writes: numbered sections, paragraphs, tables,
 //! and the lines `scripts/bench` lifts into the page's header (`MACHINE`)
 //! and its goals table (`SUMMARY`).
 
