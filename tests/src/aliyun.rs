@@ -6,16 +6,14 @@
 //! template. It answers with the service's codes, records what it received
 //! and accepted, and has modes for every class of answer.
 
+use crate::loopback::{Reply, Server, Shared, json_reply, now};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use shared::signing::{hmac_sha256, iso8601_utc, rfc3986, sha256_hex};
 use shared::sms::AliyunSmsConfig;
 use std::collections::HashSet;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const ACCESS_KEY_ID: &str = "LTAI5tTestAccessKeyId01";
@@ -49,35 +47,19 @@ pub struct Accepted {
     pub nonce: String,
 }
 
+/// What the server keeps.
 #[derive(Default)]
-struct State {
-    received: usize,
+pub struct State {
     accepted: Vec<Accepted>,
-    refusals: Vec<String>,
     nonces: HashSet<String>,
 }
 
 /// A running loopback Aliyun SMS server.
-pub struct AliyunServer {
-    pub addr: SocketAddr,
-    mode: Arc<Mutex<Mode>>,
-    state: Arc<Mutex<State>>,
-    task: tokio::task::JoinHandle<()>,
-}
+pub type AliyunServer = Server<Mode, State>;
 
 impl AliyunServer {
     pub async fn start() -> Self {
-        let mode = Arc::new(Mutex::new(Mode::Normal));
-        let state = Arc::new(Mutex::new(State::default()));
-        let (served_mode, served_state) = (Arc::clone(&mode), Arc::clone(&state));
-        let (addr, task) =
-            crate::loopback::serve(move |request| answer(request, Arc::clone(&served_mode), Arc::clone(&served_state)))
-                .await;
-        Self { addr, mode, state, task }
-    }
-
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        Server::spawn(Mode::Normal, State::default(), answer).await
     }
 
     /// A client configuration for this server's account.
@@ -102,22 +84,8 @@ impl AliyunServer {
         ]
     }
 
-    pub fn set_mode(&self, mode: Mode) {
-        *self.mode.lock().unwrap() = mode;
-    }
-
-    /// How many requests arrived, whatever became of them.
-    pub fn received(&self) -> usize {
-        self.state.lock().unwrap().received
-    }
-
     pub fn accepted(&self) -> Vec<Accepted> {
-        self.state.lock().unwrap().accepted.clone()
-    }
-
-    /// Why requests were refused, as `Code: reason`.
-    pub fn refusals(&self) -> Vec<String> {
-        self.state.lock().unwrap().refusals.clone()
+        self.state().accepted.clone()
     }
 
     /// The code most recently accepted for `phone_numbers`.
@@ -126,43 +94,30 @@ impl AliyunServer {
     }
 }
 
-impl Drop for AliyunServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+/// An Aliyun answer (the RPC services' JSON content type).
+pub(crate) fn reply(status: u16, body: String) -> Reply {
+    json_reply(status, "application/json;charset=utf-8", body)
 }
 
-fn reply(status: u16, body: String) -> crate::loopback::Reply {
-    http::Response::builder()
-        .status(status)
-        .header("content-type", "application/json;charset=utf-8")
-        .body(Full::new(Bytes::from(body)))
-        .unwrap()
+pub(crate) fn request_id() -> String {
+    uuid::Uuid::new_v4().to_string().to_uppercase()
 }
 
-fn coded(status: u16, code: &str, message: &str) -> crate::loopback::Reply {
-    let request_id = uuid::Uuid::new_v4().to_string().to_uppercase();
-    reply(status, json!({"Code": code, "Message": message, "RequestId": request_id}).to_string())
+/// An answer with the service's `Code` and `Message`.
+pub(crate) fn coded(status: u16, code: &str, message: &str) -> Reply {
+    reply(status, json!({"Code": code, "Message": message, "RequestId": request_id()}).to_string())
 }
 
-async fn answer(
-    request: http::Request<Incoming>,
-    mode: Arc<Mutex<Mode>>,
-    state: Arc<Mutex<State>>,
-) -> crate::loopback::Reply {
-    let mode = mode.lock().unwrap().clone();
-    let (parts, body) = request.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    state.lock().unwrap().received += 1;
+async fn answer(parts: http::request::Parts, body: Bytes, mode: Mode, server: Arc<Shared<Mode, State>>) -> Reply {
     match mode {
         Mode::ServerError => return reply(500, "internal error".to_owned()),
         Mode::Garbage => return reply(200, "<html>gateway</html>".to_owned()),
         Mode::Normal | Mode::Code(_) | Mode::Stall(_) => {}
     }
-    let checked = check(&parts, &body, &mut state.lock().unwrap());
+    let checked = check(&parts, &body, &mut server.state());
     let accepted = match checked {
         Err(Refusal { status, code, reason }) => {
-            state.lock().unwrap().refusals.push(format!("{code}: {reason}"));
+            server.refuse(code, reason);
             return coded(status, code, reason);
         }
         Ok(accepted) => accepted,
@@ -170,17 +125,12 @@ async fn answer(
     if let Mode::Code(code) = mode {
         return coded(200, code, "refused by test");
     }
-    state.lock().unwrap().accepted.push(accepted);
+    server.state().accepted.push(accepted);
     if let Mode::Stall(delay) = mode {
         tokio::time::sleep(delay).await;
     }
-    let request_id = uuid::Uuid::new_v4().to_string().to_uppercase();
     let biz_id = format!("{}^0", uuid::Uuid::new_v4().simple());
-    reply(200, json!({"Code": "OK", "Message": "OK", "BizId": biz_id, "RequestId": request_id}).to_string())
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    reply(200, json!({"Code": "OK", "Message": "OK", "BizId": biz_id, "RequestId": request_id()}).to_string())
 }
 
 pub(crate) struct Refusal {

@@ -6,14 +6,12 @@
 //! exchanges once: a token it never issued, or one already exchanged, is
 //! refused as the service refuses it.
 
-use crate::aliyun::{ACCESS_KEY_ID, ACCESS_KEY_SECRET, Refusal, pairs, refuse, verify_acs3};
+use crate::aliyun::{ACCESS_KEY_ID, ACCESS_KEY_SECRET, Refusal, coded, pairs, refuse, reply, request_id, verify_acs3};
+use crate::loopback::{Reply, Server, Shared};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The code this server refuses a bad, used or expired token with.
@@ -32,38 +30,22 @@ pub enum Mode {
     Stall(Duration),
 }
 
+/// What the server keeps.
 #[derive(Default)]
-struct State {
-    received: usize,
+pub struct State {
     /// Tokens issued and not yet exchanged, with their numbers.
     issued: HashMap<String, String>,
     /// Numbers handed out, in order.
     exchanged: Vec<String>,
-    refusals: Vec<String>,
     nonces: HashSet<String>,
 }
 
 /// A running loopback `GetMobile` server.
-pub struct DypnsServer {
-    pub addr: SocketAddr,
-    mode: Arc<Mutex<Mode>>,
-    state: Arc<Mutex<State>>,
-    task: tokio::task::JoinHandle<()>,
-}
+pub type DypnsServer = Server<Mode, State>;
 
 impl DypnsServer {
     pub async fn start() -> Self {
-        let mode = Arc::new(Mutex::new(Mode::Normal));
-        let state = Arc::new(Mutex::new(State::default()));
-        let (served_mode, served_state) = (Arc::clone(&mode), Arc::clone(&state));
-        let (addr, task) =
-            crate::loopback::serve(move |request| answer(request, Arc::clone(&served_mode), Arc::clone(&served_state)))
-                .await;
-        Self { addr, mode, state, task }
-    }
-
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        Server::spawn(Mode::Normal, State::default(), answer).await
     }
 
     /// The variables that turn one-tap on against this server.
@@ -78,63 +60,23 @@ impl DypnsServer {
     /// A token the carrier SDK would hand the app on `mobile`'s phone.
     pub fn issue(&self, mobile: &str) -> String {
         let token = format!("STS.{}", uuid::Uuid::new_v4().simple());
-        self.state.lock().unwrap().issued.insert(token.clone(), mobile.to_owned());
+        self.state().issued.insert(token.clone(), mobile.to_owned());
         token
-    }
-
-    pub fn set_mode(&self, mode: Mode) {
-        *self.mode.lock().unwrap() = mode;
-    }
-
-    /// How many requests arrived, whatever became of them.
-    pub fn received(&self) -> usize {
-        self.state.lock().unwrap().received
     }
 
     /// The numbers handed out, in order.
     pub fn exchanged(&self) -> Vec<String> {
-        self.state.lock().unwrap().exchanged.clone()
-    }
-
-    /// Why requests were refused, as `Code: reason`.
-    pub fn refusals(&self) -> Vec<String> {
-        self.state.lock().unwrap().refusals.clone()
+        self.state().exchanged.clone()
     }
 }
 
-impl Drop for DypnsServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-fn reply(status: u16, body: String) -> crate::loopback::Reply {
-    http::Response::builder()
-        .status(status)
-        .header("content-type", "application/json;charset=utf-8")
-        .body(Full::new(Bytes::from(body)))
-        .unwrap()
-}
-
-fn request_id() -> String {
-    uuid::Uuid::new_v4().to_string().to_uppercase()
-}
-
-async fn answer(
-    request: http::Request<Incoming>,
-    mode: Arc<Mutex<Mode>>,
-    state: Arc<Mutex<State>>,
-) -> crate::loopback::Reply {
-    let mode = mode.lock().unwrap().clone();
-    let (parts, body) = request.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    state.lock().unwrap().received += 1;
+async fn answer(parts: http::request::Parts, body: Bytes, mode: Mode, server: Arc<Shared<Mode, State>>) -> Reply {
     match mode {
         Mode::ServerError => return reply(500, "internal error".to_owned()),
         Mode::Stall(delay) => tokio::time::sleep(delay).await,
         Mode::Normal | Mode::Code(_) => {}
     }
-    let checked = check(&parts, &body, &mut state.lock().unwrap(), &mode);
+    let checked = check(&parts, &body, &mut server.state(), &mode);
     match checked {
         Ok(mobile) => reply(
             200,
@@ -142,8 +84,8 @@ async fn answer(
                 .to_string(),
         ),
         Err(Refusal { status, code, reason }) => {
-            state.lock().unwrap().refusals.push(format!("{code}: {reason}"));
-            reply(status, json!({"Code": code, "Message": reason, "RequestId": request_id()}).to_string())
+            server.refuse(code, reason);
+            coded(status, code, reason)
         }
     }
 }

@@ -9,16 +9,14 @@
 //! field). It accepts a pass as often as it is asked (so single use is shown
 //! to be ours), and has modes for every class of answer.
 
+use crate::loopback::{Reply, Server, Shared, json_reply};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
 use secrecy::SecretString;
 use serde_json::json;
 use shared::config::GeetestConfig;
 use shared::signing::hmac_sha256;
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const CAPTCHA_ID: &str = "647f5ed2ed8acb4be36784e01556bb71";
@@ -60,37 +58,21 @@ impl Pass {
     }
 }
 
+/// What the server keeps.
 #[derive(Default)]
-struct State {
+pub struct State {
     /// Issued passes by `lot_number`.
     issued: HashMap<String, Pass>,
-    received: usize,
     /// The lot numbers judged `result: success`, in order.
     passed: Vec<String>,
-    refusals: Vec<String>,
 }
 
 /// A running loopback GeeTest v4 server.
-pub struct GeetestServer {
-    pub addr: SocketAddr,
-    mode: Arc<Mutex<Mode>>,
-    state: Arc<Mutex<State>>,
-    task: tokio::task::JoinHandle<()>,
-}
+pub type GeetestServer = Server<Mode, State>;
 
 impl GeetestServer {
     pub async fn start() -> Self {
-        let mode = Arc::new(Mutex::new(Mode::Normal));
-        let state = Arc::new(Mutex::new(State::default()));
-        let (served_mode, served_state) = (Arc::clone(&mode), Arc::clone(&state));
-        let (addr, task) =
-            crate::loopback::serve(move |request| answer(request, Arc::clone(&served_mode), Arc::clone(&served_state)))
-                .await;
-        Self { addr, mode, state, task }
-    }
-
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        Server::spawn(Mode::Normal, State::default(), answer).await
     }
 
     /// A client configuration for this server's captcha.
@@ -121,49 +103,25 @@ impl GeetestServer {
             pass_token: format!("{}{}", token(), token()),
             gen_time: "1700000000".to_owned(),
         };
-        self.state.lock().unwrap().issued.insert(pass.lot_number.clone(), pass.clone());
+        self.state().issued.insert(pass.lot_number.clone(), pass.clone());
         pass
-    }
-
-    pub fn set_mode(&self, mode: Mode) {
-        *self.mode.lock().unwrap() = mode;
-    }
-
-    /// How many requests arrived, whatever became of them.
-    pub fn received(&self) -> usize {
-        self.state.lock().unwrap().received
     }
 
     /// The lot numbers the server passed, in order.
     pub fn passed(&self) -> Vec<String> {
-        self.state.lock().unwrap().passed.clone()
-    }
-
-    /// Why requests were refused, as `code: reason`.
-    pub fn refusals(&self) -> Vec<String> {
-        self.state.lock().unwrap().refusals.clone()
+        self.state().passed.clone()
     }
 }
 
-impl Drop for GeetestServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+fn reply(status: u16, body: String) -> Reply {
+    json_reply(status, "application/json;charset=UTF-8", body)
 }
 
-fn reply(status: u16, body: String) -> crate::loopback::Reply {
-    http::Response::builder()
-        .status(status)
-        .header("content-type", "application/json;charset=UTF-8")
-        .body(Full::new(Bytes::from(body)))
-        .unwrap()
-}
-
-fn error(code: &str, msg: &str) -> crate::loopback::Reply {
+fn error(code: &str, msg: &str) -> Reply {
     reply(200, json!({"status": "error", "code": code, "msg": msg, "desc": {"type": "defined error"}}).to_string())
 }
 
-fn judged(pass: bool, reason: &str, lot_number: &str) -> crate::loopback::Reply {
+fn judged(pass: bool, reason: &str, lot_number: &str) -> Reply {
     reply(
         200,
         json!({
@@ -175,15 +133,7 @@ fn judged(pass: bool, reason: &str, lot_number: &str) -> crate::loopback::Reply 
     )
 }
 
-async fn answer(
-    request: http::Request<Incoming>,
-    mode: Arc<Mutex<Mode>>,
-    state: Arc<Mutex<State>>,
-) -> crate::loopback::Reply {
-    let mode = mode.lock().unwrap().clone();
-    let (parts, body) = request.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    state.lock().unwrap().received += 1;
+async fn answer(parts: http::request::Parts, body: Bytes, mode: Mode, server: Arc<Shared<Mode, State>>) -> Reply {
     match mode {
         Mode::ServerError => return reply(500, "internal error".to_owned()),
         Mode::Garbage => return reply(200, "<html>gateway</html>".to_owned()),
@@ -194,33 +144,30 @@ async fn answer(
         form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
     let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
-    let refused = |state: &Arc<Mutex<State>>, code: &str, reason: &str| {
-        state.lock().unwrap().refusals.push(format!("{code}: {reason}"));
-    };
     let content_type = parts.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
     if parts.method != http::Method::POST || parts.uri.path() != "/validate" {
-        refused(&state, "-50000", "POST /validate only");
+        server.refuse("-50000", "POST /validate only");
         return error("-50000", "POST /validate only");
     }
     if query.get("captcha_id").map(String::as_str) != Some(CAPTCHA_ID) {
-        refused(&state, "-50101", "captcha_id is not found");
+        server.refuse("-50101", "captcha_id is not found");
         return error("-50101", "captcha_id is not found");
     }
     if !content_type.starts_with("application/x-www-form-urlencoded") {
-        refused(&state, "-50002", "the body must be a form");
+        server.refuse("-50002", "the body must be a form");
         return error("-50002", "the body must be a form");
     }
     let names = ["lot_number", "captcha_output", "pass_token", "gen_time", "sign_token"];
     if let Some(missing) = names.iter().find(|name| field(name).is_empty()) {
         let reason = format!("{missing} is missing");
-        refused(&state, "-50003", &reason);
+        server.refuse("-50003", &reason);
         return error("-50003", &reason);
     }
     let lot_number = field("lot_number");
     let reason = if field("sign_token") != hex::encode(hmac_sha256(CAPTCHA_KEY.as_bytes(), lot_number.as_bytes())) {
         Some("sign_token check failed")
     } else {
-        match state.lock().unwrap().issued.get(lot_number) {
+        match server.state().issued.get(lot_number) {
             None => Some("lot_number is not found"),
             Some(pass) if pass.captcha_output != field("captcha_output") => Some("captcha_output check failed"),
             Some(pass) if pass.pass_token != field("pass_token") => Some("pass_token check failed"),
@@ -228,12 +175,9 @@ async fn answer(
             Some(_) => None,
         }
     };
-    {
-        let mut state = state.lock().unwrap();
-        match reason {
-            None => state.passed.push(lot_number.to_owned()),
-            Some(reason) => state.refusals.push(format!("fail: {reason}")),
-        }
+    match reason {
+        None => server.state().passed.push(lot_number.to_owned()),
+        Some(reason) => server.refuse("fail", reason),
     }
     if let Mode::Stall(delay) = mode {
         tokio::time::sleep(delay).await;

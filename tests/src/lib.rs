@@ -19,6 +19,7 @@ pub mod ronglian;
 pub mod runtime_api;
 pub mod secrets_manager;
 pub mod seed;
+mod tc3;
 pub mod telemetry;
 pub mod tencent;
 pub mod tencent_captcha;

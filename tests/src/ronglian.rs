@@ -9,18 +9,16 @@
 //! server and the DynamoDB proxy; wiremock would add a dependency tree for
 //! one custom responder.
 
+use crate::loopback::{Reply, Server, Shared, json_reply, now};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
 use md5::{Digest, Md5};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use shared::config::RonglianConfig;
 use shared::sms::beijing_timestamp;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const ACCOUNT_SID: &str = "8a216da878005a0000d30a4ed04f10a1";
@@ -50,33 +48,18 @@ pub struct Accepted {
     pub datas: Vec<String>,
 }
 
+/// What the server keeps.
 #[derive(Default)]
-struct State {
+pub struct State {
     accepted: Vec<Accepted>,
-    refusals: Vec<String>,
 }
 
 /// A running loopback Ronglian server.
-pub struct RonglianServer {
-    pub addr: SocketAddr,
-    mode: Arc<Mutex<Mode>>,
-    state: Arc<Mutex<State>>,
-    task: tokio::task::JoinHandle<()>,
-}
+pub type RonglianServer = Server<Mode, State>;
 
 impl RonglianServer {
     pub async fn start() -> Self {
-        let mode = Arc::new(Mutex::new(Mode::Normal));
-        let state = Arc::new(Mutex::new(State::default()));
-        let (served_mode, served_state) = (Arc::clone(&mode), Arc::clone(&state));
-        let (addr, task) =
-            crate::loopback::serve(move |request| answer(request, Arc::clone(&served_mode), Arc::clone(&served_state)))
-                .await;
-        Self { addr, mode, state, task }
-    }
-
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        Server::spawn(Mode::Normal, State::default(), answer).await
     }
 
     /// A client configuration for this server's account.
@@ -101,17 +84,8 @@ impl RonglianServer {
         ]
     }
 
-    pub fn set_mode(&self, mode: Mode) {
-        *self.mode.lock().unwrap() = mode;
-    }
-
     pub fn accepted(&self) -> Vec<Accepted> {
-        self.state.lock().unwrap().accepted.clone()
-    }
-
-    /// Why requests were refused, as `statusCode: reason`.
-    pub fn refusals(&self) -> Vec<String> {
-        self.state.lock().unwrap().refusals.clone()
+        self.state().accepted.clone()
     }
 
     /// The code most recently accepted for `to`.
@@ -120,40 +94,23 @@ impl RonglianServer {
     }
 }
 
-impl Drop for RonglianServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+fn reply(status: u16, body: String) -> Reply {
+    json_reply(status, "application/json;charset=utf-8", body)
 }
 
-fn reply(status: u16, body: String) -> http::Response<Full<Bytes>> {
-    http::Response::builder()
-        .status(status)
-        .header("content-type", "application/json;charset=utf-8")
-        .body(Full::new(Bytes::from(body)))
-        .unwrap()
-}
-
-fn status_code(code: &str, message: &str) -> http::Response<Full<Bytes>> {
+fn status_code(code: &str, message: &str) -> Reply {
     reply(200, json!({"statusCode": code, "statusMsg": message}).to_string())
 }
 
-async fn answer(
-    request: http::Request<Incoming>,
-    mode: Arc<Mutex<Mode>>,
-    state: Arc<Mutex<State>>,
-) -> http::Response<Full<Bytes>> {
-    let mode = mode.lock().unwrap().clone();
+async fn answer(parts: http::request::Parts, body: Bytes, mode: Mode, server: Arc<Shared<Mode, State>>) -> Reply {
     match mode {
         Mode::ServerError => return reply(500, "internal error".to_owned()),
         Mode::Garbage => return reply(200, "<html>gateway</html>".to_owned()),
         Mode::Slow(delay) => tokio::time::sleep(delay).await,
         Mode::Normal | Mode::StatusCode(_) => {}
     }
-    let (parts, body) = request.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     if let Err((code, reason)) = check(&parts, &body) {
-        state.lock().unwrap().refusals.push(format!("{code}: {reason}"));
+        server.refuse(code, reason);
         return status_code(code, reason);
     }
     if let Mode::StatusCode(code) = mode {
@@ -162,15 +119,11 @@ async fn answer(
     let form: Value = serde_json::from_slice(&body).unwrap_or_default();
     let datas = form["datas"].as_array().into_iter().flatten().filter_map(|d| d.as_str().map(str::to_owned)).collect();
     let to = form["to"].as_str().unwrap_or_default().to_owned();
-    state.lock().unwrap().accepted.push(Accepted { to, datas });
+    server.state().accepted.push(Accepted { to, datas });
     reply(
         200,
         json!({"statusCode": "000000", "templateSMS": {"smsMessageSid": uuid::Uuid::new_v4().simple().to_string(), "dateCreated": beijing_timestamp(now())}}).to_string(),
     )
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
 /// The service's checks, each with its status code from `docs/ronglian.md`.

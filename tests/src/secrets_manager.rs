@@ -6,13 +6,12 @@
 //! request as received, and a `SecretId` (ARN or name) that exists. It answers
 //! with the service's JSON and error types and counts every call.
 
+use crate::loopback::{Reply, Server, Shared};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use http_body_util::Full;
 use serde_json::{Value, json};
 use shared::signing::{hmac_sha256, sha256_hex};
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 pub const ACCESS_KEY_ID: &str = "AKIDSECRETSTANDIN01";
 pub const SECRET_ACCESS_KEY: &str = "secrets-stand-in-secret-access-key";
@@ -20,31 +19,22 @@ pub const REGION: &str = "us-east-1";
 pub const NAME: &str = "phone-verify/config";
 pub const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:phone-verify/config-AbCdEf";
 
-#[derive(Default)]
-struct State {
-    calls: usize,
-    refusals: Vec<String>,
+/// What the stand-in keeps: the one secret's `SecretString`.
+pub struct State {
     secret_string: String,
 }
 
 /// A running stand-in holding one secret, [`ARN`] (also found by [`NAME`]).
-pub struct SecretsManagerServer {
-    pub addr: SocketAddr,
-    state: Arc<Mutex<State>>,
-    task: tokio::task::JoinHandle<()>,
-}
+pub type SecretsManagerServer = Server<(), State>;
 
 impl SecretsManagerServer {
     /// Serves a secret whose `SecretString` is `secret_string`.
     pub async fn start(secret_string: &str) -> Self {
-        let state = Arc::new(Mutex::new(State { secret_string: secret_string.to_owned(), ..State::default() }));
-        let served = Arc::clone(&state);
-        let (addr, task) = crate::loopback::serve(move |request| answer(request, Arc::clone(&served))).await;
-        Self { addr, state, task }
+        Server::spawn((), State { secret_string: secret_string.to_owned() }, answer).await
     }
 
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        self.base_url()
     }
 
     /// A client of this stand-in signing with its known key, as the SDK
@@ -68,22 +58,11 @@ impl SecretsManagerServer {
 
     /// How many requests arrived.
     pub fn calls(&self) -> usize {
-        self.state.lock().unwrap().calls
-    }
-
-    /// Why requests were refused, as `Type: reason`.
-    pub fn refusals(&self) -> Vec<String> {
-        self.state.lock().unwrap().refusals.clone()
+        self.received()
     }
 }
 
-impl Drop for SecretsManagerServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-fn reply(status: u16, body: &Value) -> crate::loopback::Reply {
+fn reply(status: u16, body: &Value) -> Reply {
     http::Response::builder()
         .status(status)
         .header("content-type", "application/x-amz-json-1.1")
@@ -92,17 +71,14 @@ fn reply(status: u16, body: &Value) -> crate::loopback::Reply {
         .unwrap()
 }
 
-async fn answer(request: http::Request<Incoming>, state: Arc<Mutex<State>>) -> crate::loopback::Reply {
-    let (parts, body) = request.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    state.lock().unwrap().calls += 1;
+async fn answer(parts: http::request::Parts, body: Bytes, _: (), server: Arc<Shared<(), State>>) -> Reply {
     match check(&parts, &body) {
         Err((status, kind, reason)) => {
-            state.lock().unwrap().refusals.push(format!("{kind}: {reason}"));
+            server.refuse(kind, reason);
             reply(status, &json!({"__type": kind, "message": reason}))
         }
         Ok(()) => {
-            let secret_string = state.lock().unwrap().secret_string.clone();
+            let secret_string = server.state().secret_string.clone();
             reply(
                 200,
                 &json!({

@@ -7,7 +7,8 @@
 
 use super::{CaptchaProvider, Proof, Verdict, Verifier, VerifierError, exchange, unavailable};
 use crate::config::TencentCaptchaConfig;
-use crate::signing::tencent::Tc3Request;
+use crate::signing::SignedPost;
+use crate::signing::tencent::{Answer, ApiError, Tc3Request};
 use crate::sms::ClientOptions;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
@@ -35,23 +36,10 @@ pub struct TencentCaptchaClient {
     options: ClientOptions,
 }
 
-/// One signed `DescribeCaptchaResult`: everything that goes on the wire.
-#[derive(Clone, PartialEq, Eq)]
-pub struct TencentSignedCheck {
-    /// `{base_url}/`
-    pub url: String,
-    /// `Authorization`, `Content-Type`, `Host` and the `X-TC-*` headers.
-    pub headers: Vec<(&'static str, String)>,
-    /// The JSON body.
-    pub body: String,
-}
-
-impl std::fmt::Debug for TencentSignedCheck {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The body holds the AppSecretKey and the ticket, a header the signature.
-        f.debug_struct("TencentSignedCheck").field("url", &self.url).finish_non_exhaustive()
-    }
-}
+/// One signed `DescribeCaptchaResult`: `Authorization`, `Content-Type`,
+/// `Host` and the `X-TC-*` headers; the JSON body (it holds the
+/// `AppSecretKey` and the ticket).
+pub type TencentSignedCheck = SignedPost<&'static str>;
 
 impl TencentCaptchaClient {
     /// A client on `options`' clock and timeout (5 s by default).
@@ -99,12 +87,7 @@ impl Verifier for TencentCaptchaClient {
         };
         let http = self.http.as_ref().map_err(|e| unavailable(provider, format!("no HTTP client: {e}")))?;
         let signed = self.sign(ticket, randstr, user_ip.unwrap_or_default(), self.options.clock.now());
-        let mut builder = http.post(signed.url).body(signed.body);
-        // reqwest writes Host from the URL: the same value as signed.
-        for (name, value) in signed.headers.into_iter().filter(|(name, _)| *name != "Host") {
-            builder = builder.header(name, value);
-        }
-        let (status, body) = exchange(provider, builder).await?;
+        let (status, body) = exchange(provider, signed.post(http)).await?;
         if status != reqwest::StatusCode::OK {
             return Err(unavailable(provider, format!("HTTP status {status}")));
         }
@@ -128,11 +111,7 @@ impl Verifier for TencentCaptchaClient {
     }
 }
 
-#[derive(Debug, serde::Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Reply {
-    response: Response,
-}
+type Reply = Answer<Response>;
 
 #[derive(Debug, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -141,14 +120,6 @@ struct Response {
     captcha_code: Option<i64>,
     #[serde(default)]
     captcha_msg: String,
-}
-
-#[derive(Debug, serde::Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ApiError {
-    code: String,
-    #[serde(default)]
-    message: String,
 }
 
 #[cfg(test)]

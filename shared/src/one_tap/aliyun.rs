@@ -5,6 +5,7 @@
 use super::{NumberProver, OneTapError};
 use crate::config::OneTapConfig;
 use crate::domain::{CarrierToken, Mobile};
+use crate::signing::SignedPost;
 use crate::signing::aliyun::{Acs3Request, canonical_query};
 use crate::sms::ClientOptions;
 use secrecy::ExposeSecret;
@@ -22,23 +23,9 @@ pub struct AliyunOneTap {
     options: ClientOptions,
 }
 
-/// One signed `GetMobile`, everything that goes on the wire.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AliyunSignedGetMobile {
-    /// `{base_url}/`
-    pub url: String,
-    /// Every signed header and `authorization`.
-    pub headers: Vec<(String, String)>,
-    /// The form: `AccessToken`.
-    pub body: String,
-}
-
-impl std::fmt::Debug for AliyunSignedGetMobile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The body holds the token, a header the signature.
-        f.debug_struct("AliyunSignedGetMobile").field("url", &self.url).finish_non_exhaustive()
-    }
-}
+/// One signed `GetMobile`: every signed header and `authorization`; the
+/// form `AccessToken`.
+pub type AliyunSignedGetMobile = SignedPost<String>;
 
 impl AliyunOneTap {
     /// A client on the clock, RNG (nonces) and timeout of `options`.
@@ -73,15 +60,8 @@ fn failed(detail: impl Into<String>, source: Option<Box<dyn std::error::Error + 
 
 impl NumberProver for AliyunOneTap {
     async fn get_mobile(&self, token: &CarrierToken) -> Result<Mobile, OneTapError> {
-        let mut nonce = [0u8; 16];
-        self.options.random.fill(&mut nonce);
-        let signed = self.sign(token, self.options.clock.now(), &hex::encode(nonce));
-        let mut builder = self.http.post(signed.url).body(signed.body);
-        // reqwest writes Host from the URL: the same value as signed.
-        for (name, value) in signed.headers.into_iter().filter(|(name, _)| name != "host") {
-            builder = builder.header(name, value);
-        }
-        let response = builder.send().await.map_err(|e| {
+        let signed = self.sign(token, self.options.clock.now(), &self.options.nonce());
+        let response = signed.post(&self.http).send().await.map_err(|e| {
             let detail = if e.is_timeout() { "no answer in time" } else { "the request failed" };
             failed(detail, Some(Box::new(e.without_url())))
         })?;

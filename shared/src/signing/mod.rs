@@ -1,6 +1,7 @@
 //! Request signers of outside services: Aliyun's ACS3-HMAC-SHA256 and Tencent
 //! Cloud's TC3-HMAC-SHA256. Pure functions of their inputs (time and nonce
 //! are given), so each is tested against the service's published vector.
+//! [`SignedPost`] is what a client built on them puts on the wire.
 
 pub mod aliyun;
 pub mod tencent;
@@ -29,6 +30,36 @@ pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key"));
     mac.update(data);
     mac.finalize().into_bytes().into()
+}
+
+/// One signed POST, everything that goes on the wire: the URL, every signed
+/// header and the authorization (`N` is how the signer names them), the
+/// body. Its `Debug` shows the URL only: the body holds a code, a number, a
+/// ticket or a token, a header the signature.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SignedPost<N> {
+    /// `{base_url}/`
+    pub url: String,
+    pub headers: Vec<(N, String)>,
+    pub body: String,
+}
+
+impl<N> std::fmt::Debug for SignedPost<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedPost").field("url", &self.url).finish_non_exhaustive()
+    }
+}
+
+impl<N: AsRef<str>> SignedPost<N> {
+    /// This POST on `http`, every header as signed but `Host`: reqwest
+    /// writes that one from the URL, the same value as signed.
+    pub fn post(self, http: &reqwest::Client) -> reqwest::RequestBuilder {
+        let mut builder = http.post(self.url).body(self.body);
+        for (name, value) in self.headers.iter().filter(|(name, _)| !name.as_ref().eq_ignore_ascii_case("host")) {
+            builder = builder.header(name.as_ref(), value);
+        }
+        builder
+    }
 }
 
 /// A Unix time as UTC calendar fields: `[year, month, day, hour, minute, second]`.

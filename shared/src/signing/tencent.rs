@@ -4,6 +4,9 @@
 //! `CanonicalRequest = "POST\n/\n\n" + "content-type:…\nhost:…\n" + "\n" +
 //! "content-type;host" + "\n" + hex(sha256(body))`; the key is derived from
 //! `"TC3" + SecretKey` through the UTC date, the service and `tc3_request`.
+//!
+//! Also the API 3.0 answer's envelope (`Answer`, `ApiError`), the same
+//! for every service.
 
 use super::{hmac_sha256, sha256_hex, utc_date};
 
@@ -84,6 +87,23 @@ impl Tc3Request<'_> {
         }
         Tc3Signature { hashed_canonical_request, signature, headers }
     }
+}
+
+/// An API 3.0 answer, `{"Response": {…}}`: `R` is the API's own fields
+/// beside [`ApiError`].
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct Answer<R> {
+    pub response: R,
+}
+
+/// `Response.Error`: the service refused the request whole.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ApiError {
+    pub code: String,
+    #[serde(default)]
+    pub message: String,
 }
 
 #[cfg(test)]

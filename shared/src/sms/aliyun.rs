@@ -5,6 +5,7 @@
 
 use super::{ClientOptions, NumberRefusal, Provider, SmsError, SmsSender};
 use crate::domain::{Mobile, SmsCode};
+use crate::signing::SignedPost;
 use crate::signing::aliyun::{Acs3Request, canonical_query};
 use secrecy::ExposeSecret;
 
@@ -23,23 +24,9 @@ pub struct AliyunSmsClient {
     options: ClientOptions,
 }
 
-/// One signed `SendSms`, everything that goes on the wire.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AliyunSignedSend {
-    /// `{base_url}/`
-    pub url: String,
-    /// Every signed header and `authorization`.
-    pub headers: Vec<(String, String)>,
-    /// The form: `PhoneNumbers`, `SignName`, `TemplateCode`, `TemplateParam`.
-    pub body: String,
-}
-
-impl std::fmt::Debug for AliyunSignedSend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The body holds the code and the number, a header the signature.
-        f.debug_struct("AliyunSignedSend").field("url", &self.url).finish_non_exhaustive()
-    }
-}
+/// One signed `SendSms`: every signed header and `authorization`; the form
+/// `PhoneNumbers`, `SignName`, `TemplateCode`, `TemplateParam`.
+pub type AliyunSignedSend = SignedPost<String>;
 
 impl AliyunSmsClient {
     /// A client on the system clock and RNG with the default 5 s timeout.
@@ -82,15 +69,8 @@ impl AliyunSmsClient {
 
     /// Sends `code` to `phone_numbers` and returns Aliyun's `BizId`.
     pub async fn send_sms(&self, phone_numbers: &str, code: &str) -> Result<String, SmsError> {
-        let mut nonce = [0u8; 16];
-        self.options.random.fill(&mut nonce);
-        let signed = self.sign(phone_numbers, code, self.options.clock.now(), &hex::encode(nonce));
-        let mut builder = self.http.post(signed.url).body(signed.body);
-        // reqwest writes Host from the URL: the same value as signed.
-        for (name, value) in signed.headers.into_iter().filter(|(name, _)| name != "host") {
-            builder = builder.header(name, value);
-        }
-        let (status, body) = super::exchange(Provider::Aliyun, builder).await?;
+        let signed = self.sign(phone_numbers, code, self.options.clock.now(), &self.options.nonce());
+        let (status, body) = super::exchange(Provider::Aliyun, signed.post(&self.http)).await?;
         let unknown = |detail: String, source: Option<Box<dyn std::error::Error + Send + Sync>>| SmsError::Unknown {
             provider: Provider::Aliyun,
             detail,

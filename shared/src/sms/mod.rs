@@ -46,6 +46,15 @@ impl Default for ClientOptions {
     }
 }
 
+impl ClientOptions {
+    /// A fresh signature nonce: 16 bytes of `random`, in hex.
+    pub(crate) fn nonce(&self) -> String {
+        let mut nonce = [0u8; 16];
+        self.random.fill(&mut nonce);
+        hex::encode(nonce)
+    }
+}
+
 impl std::fmt::Debug for ClientOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientOptions").field("timeout", &self.timeout).finish_non_exhaustive()

@@ -5,7 +5,8 @@
 
 use super::{ClientOptions, NumberRefusal, Provider, SmsError, SmsSender};
 use crate::domain::{Mobile, SmsCode};
-use crate::signing::tencent::Tc3Request;
+use crate::signing::SignedPost;
+use crate::signing::tencent::{Answer, ApiError, Tc3Request};
 use secrecy::ExposeSecret;
 
 pub use crate::config::TencentSmsConfig;
@@ -24,23 +25,9 @@ pub struct TencentSmsClient {
     options: ClientOptions,
 }
 
-/// One signed `SendSms`, everything that goes on the wire.
-#[derive(Clone, PartialEq, Eq)]
-pub struct TencentSignedSend {
-    /// `{base_url}/`
-    pub url: String,
-    /// `Authorization`, `Content-Type`, `Host` and the `X-TC-*` headers.
-    pub headers: Vec<(&'static str, String)>,
-    /// The JSON body.
-    pub body: String,
-}
-
-impl std::fmt::Debug for TencentSignedSend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The body holds the code and the number, a header the signature.
-        f.debug_struct("TencentSignedSend").field("url", &self.url).finish_non_exhaustive()
-    }
-}
+/// One signed `SendSms`: `Authorization`, `Content-Type`, `Host` and the
+/// `X-TC-*` headers; the JSON body.
+pub type TencentSignedSend = SignedPost<&'static str>;
 
 impl TencentSmsClient {
     /// A client on the system clock with the default 5 s timeout.
@@ -84,12 +71,7 @@ impl TencentSmsClient {
     /// returns the message's `SerialNo`.
     pub async fn send_sms(&self, phone_number: &str, params: &[&str]) -> Result<String, SmsError> {
         let signed = self.sign(phone_number, params, self.options.clock.now());
-        let mut builder = self.http.post(signed.url).body(signed.body);
-        // reqwest writes Host from the URL: the same value as signed.
-        for (name, value) in signed.headers.into_iter().filter(|(name, _)| *name != "Host") {
-            builder = builder.header(name, value);
-        }
-        let (status, body) = super::exchange(Provider::Tencent, builder).await?;
+        let (status, body) = super::exchange(Provider::Tencent, signed.post(&self.http)).await?;
         let unknown = |detail: String, source: Option<Box<dyn std::error::Error + Send + Sync>>| SmsError::Unknown {
             provider: Provider::Tencent,
             detail,
@@ -134,11 +116,7 @@ fn classify(code: &str, message: String) -> SmsError {
     SmsError::NumberRefused { provider, reason, code: owned, message }
 }
 
-#[derive(Debug, serde::Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Reply {
-    response: Response,
-}
+type Reply = Answer<Response>;
 
 #[derive(Debug, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -146,14 +124,6 @@ struct Response {
     error: Option<ApiError>,
     #[serde(default)]
     send_status_set: Vec<SendStatus>,
-}
-
-#[derive(Debug, serde::Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ApiError {
-    code: String,
-    #[serde(default)]
-    message: String,
 }
 
 #[derive(Debug, serde::Deserialize)]
