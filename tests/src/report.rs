@@ -108,7 +108,8 @@ impl Samples {
         self.percentile(0.99)
     }
 
-    pub fn len(&self) -> usize {
+    /// How many samples: never zero (`new` refuses none).
+    pub fn count(&self) -> usize {
         self.0.len()
     }
 }

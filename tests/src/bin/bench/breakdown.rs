@@ -4,7 +4,6 @@
 //! medians apportion the end-to-end median.
 
 use crate::fixtures::{event, invoke, lambda_env, unlimited, uuid};
-use tests::report::{Report, Samples, Table, micros, micros_delta};
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -19,6 +18,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tests::harness::Harness;
+use tests::report::{Report, Samples, Table, micros, micros_delta};
 use tests::runtime_api::Function;
 
 /// A signed request as the SDK sent it.

@@ -3,7 +3,6 @@
 //! Local, with the DynamoDB calls each request made.
 
 use crate::fixtures::{event, form, fresh_mobile, fresh_username, session_token, unlimited, uuid};
-use tests::report::{Report, Samples, Table, micros};
 use serde_json::Value;
 use shared::http::routes::Function as Route;
 use shared::sms::{ConsoleSender, RonglianClient};
@@ -12,6 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use tests::counting::CallLog;
 use tests::harness::Harness;
+use tests::report::{Report, Samples, Table, micros};
 
 /// The routes and outcomes measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

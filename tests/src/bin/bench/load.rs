@@ -3,7 +3,6 @@
 
 use crate::fixtures::{unlimited, uuid};
 use crate::machine::Machine;
-use tests::report::{Report, Samples, Table, millis};
 use shared::clock::{Clock, SystemClock};
 use shared::domain::CaptchaId;
 use shared::random::OsRandom;
@@ -13,6 +12,7 @@ use shared::store::Store;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+use tests::report::{Report, Samples, Table, millis};
 
 #[derive(Default)]
 struct Counts {
@@ -92,8 +92,8 @@ pub async fn run(report: &mut Report, machine: &Machine, clients: usize, seconds
     let mut table = Table::new(&["requests", "throughput", "p50", "p99", "200", "429 (intended)", "errors"]);
     let load = |counter: &AtomicUsize| counter.load(Ordering::Relaxed).to_string();
     table.row([
-        latencies.len().to_string(),
-        format!("{:.0} req/s", latencies.len() as f64 / seconds as f64),
+        latencies.count().to_string(),
+        format!("{:.0} req/s", latencies.count() as f64 / seconds as f64),
         millis(latencies.p50()),
         millis(latencies.p99()),
         load(&counts.ok),

@@ -5,9 +5,9 @@
 use crate::fixtures::{
     event, form, fresh_mobile, fresh_username, invoke, lambda_env, login_form, seed_login_user, session_token, uuid,
 };
-use tests::report::{Report, Table, mib};
 use serde_json::Value;
 use shared::store::DynamoStore;
+use tests::report::{Report, Table, mib};
 use tests::ronglian::RonglianServer;
 use tests::runtime_api::Function;
 

@@ -4,7 +4,6 @@
 //! in the environment or from Secrets Manager.
 
 use crate::fixtures::{event, fresh_mobile, invoke, lambda_env, uuid};
-use tests::report::{Report, Samples, Table, micros, micros_delta, millis};
 use shared::config::{SECRETS_ARN, SMS_PROVIDERS, secret_variables};
 use shared::http::routes::Function as Route;
 use shared::sms::{AnySender, ClientOptions};
@@ -13,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tests::aliyun::{self, AliyunServer};
 use tests::harness::Harness;
+use tests::report::{Report, Samples, Table, micros, micros_delta, millis};
 use tests::ronglian::RonglianServer;
 use tests::runtime_api::Function;
 use tests::secrets_manager::{self, SecretsManagerServer};

@@ -4,8 +4,8 @@
 use crate::fixtures::{
     event, form, fresh_mobile, fresh_username, invoke, lambda_env, login_form, seed_login_user, uuid,
 };
-use tests::report::{Report, Samples, Table, micros};
 use serde_json::Value;
+use tests::report::{Report, Samples, Table, micros};
 use tests::runtime_api::Function;
 
 /// p50 and p99 of invoking `function` with each event, checking every status.
