@@ -56,13 +56,8 @@ build: ## the Lambda bootstraps in target/lambda, or target/lambda-arm64 with AR
 	cargo lambda build --release --$(ARCH) --lambda-dir $(LAMBDA_DIR) $(addprefix --bin ,$(FUNCTIONS))
 	scripts/check-bootstrap $(LAMBDA_DIR)
 
-test-arm64: ## the Runtime-API suite on the arm64 bootstraps under qemu-user
+test-arm64: ## before a deploy: the arm64 release bootstraps (as shipped) built, then the Runtime-API suite on them under qemu-user
 	$(MAKE) build ARCH=arm64
-	$(MAKE) --no-print-directory arm64-suite
-
-# test-arm64 on bootstraps already built (.ci/run builds them beside the tests).
-.PHONY: arm64-suite
-arm64-suite:
 	scripts/qemu-bootstraps target/lambda-arm64 target/lambda-arm64-qemu
 	LAMBDA_BINARIES=target/lambda-arm64-qemu scripts/dynamodb-local run cargo test --workspace --test it runtime_api::
 
