@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use shared::clock::{Clock, SystemClock};
 use shared::domain::CaptchaId;
 use shared::service::keys;
-use shared::store::Store;
+use shared::store::{DynamoStore, Store};
 use shared::telemetry::Metric;
 use tests::ronglian::RonglianServer;
 use tests::runtime_api::{Function, Outcome};
@@ -34,17 +34,25 @@ fn body_json(response: &Value) -> Value {
     serde_json::from_str(response["body"].as_str().unwrap()).unwrap()
 }
 
+/// What every function here starts with: the test's table on DynamoDB Local,
+/// and logs at TRACE, where the runtime logs raw events.
+fn lambda_env(store: &DynamoStore) -> Vec<(&'static str, String)> {
+    vec![
+        ("TABLE_NAME", store.table().to_owned()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", tests::dynamodb_endpoint()),
+        ("AWS_LAMBDA_LOG_LEVEL", "TRACE".to_owned()),
+    ]
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_whole_flow_through_the_lambda_runtime_api() {
     let store = tests::dynamo_store().await;
     let ronglian = RonglianServer::start().await;
     // Every function logs at TRACE: no level may print a secret.
-    let mut env = vec![
-        ("TABLE_NAME", store.table().to_owned()),
-        ("AWS_ENDPOINT_URL_DYNAMODB", tests::dynamodb_endpoint()),
-        ("AWS_LAMBDA_LOG_LEVEL", "TRACE".to_owned()),
+    let mut env = lambda_env(&store);
+    env.extend([
         ("SMS_CODE_KEY", SMS_CODE_KEY.to_owned()),
-    ];
+    ]);
     let captcha = Function::start("captcha", &env).await;
     let session = Function::start("session", &env).await;
     let register = Function::start("register", &env).await;
@@ -212,14 +220,12 @@ async fn status_and_body(function: &Function, event: Value) -> (u64, Value) {
 async fn returning_users_through_the_lambda_runtime_api() {
     let store = tests::dynamo_store().await;
     let ronglian = RonglianServer::start().await;
-    let mut env = vec![
-        ("TABLE_NAME", store.table().to_owned()),
-        ("AWS_ENDPOINT_URL_DYNAMODB", tests::dynamodb_endpoint()),
-        ("AWS_LAMBDA_LOG_LEVEL", "TRACE".to_owned()),
+    let mut env = lambda_env(&store);
+    env.extend([
         ("SMS_CODE_KEY", SMS_CODE_KEY.to_owned()),
         ("SMS_COOLDOWN_SECONDS", "1".to_owned()),
         ("METRICS_NAMESPACE", "PhoneVerify/test-stack".to_owned()),
-    ];
+    ]);
     env.extend(ronglian.env());
     let (sms, register, account, session) = (
         Function::start("sms", &env).await,
@@ -370,17 +376,15 @@ async fn the_sms_function_fails_over_with_its_secrets_from_secrets_manager() {
     });
     let secrets = SecretsManagerServer::start(&secret.to_string()).await;
     let secret_names = ["SMS_CODE_KEY", "ALIYUN_ACCESS_KEY_SECRET", "TENCENT_SECRET_KEY"];
-    let mut env = vec![
-        ("TABLE_NAME", store.table().to_owned()),
-        ("AWS_ENDPOINT_URL_DYNAMODB", tests::dynamodb_endpoint()),
-        ("AWS_LAMBDA_LOG_LEVEL", "TRACE".to_owned()),
+    let mut env = lambda_env(&store);
+    env.extend([
         ("SMS_PROVIDERS", "aliyun,tencent".to_owned()),
         ("SECRETS_ARN", secrets_manager::ARN.to_owned()),
         ("AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets.endpoint()),
         ("AWS_REGION", secrets_manager::REGION.to_owned()),
         ("AWS_ACCESS_KEY_ID", secrets_manager::ACCESS_KEY_ID.to_owned()),
         ("AWS_SECRET_ACCESS_KEY", secrets_manager::SECRET_ACCESS_KEY.to_owned()),
-    ];
+    ]);
     // The plain variables only: a secret one in the environment would be ignored.
     env.extend(aliyun.env().into_iter().chain(tencent.env()).filter(|(name, _)| !secret_names.contains(name)));
     let sms = Function::start("sms", &env).await;
@@ -425,24 +429,22 @@ async fn the_sms_function_fails_over_with_its_secrets_from_secrets_manager() {
 /// among the secrets), sending through Ronglian, its secrets from the
 /// Secrets Manager stand-in, logging at TRACE.
 async fn sms_with_captcha(
-    store: &shared::store::DynamoStore,
+    store: &DynamoStore,
     ronglian: &RonglianServer,
     captcha: &[(&'static str, String)],
     secrets: &tests::secrets_manager::SecretsManagerServer,
 ) -> Function {
     use tests::secrets_manager;
     let secret_names = shared::config::secret_variables().collect::<Vec<_>>();
-    let mut env = vec![
-        ("TABLE_NAME", store.table().to_owned()),
-        ("AWS_ENDPOINT_URL_DYNAMODB", tests::dynamodb_endpoint()),
-        ("AWS_LAMBDA_LOG_LEVEL", "TRACE".to_owned()),
+    let mut env = lambda_env(store);
+    env.extend([
         ("SECRETS_ARN", secrets_manager::ARN.to_owned()),
         ("AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets.endpoint()),
         ("AWS_REGION", secrets_manager::REGION.to_owned()),
         ("AWS_ACCESS_KEY_ID", secrets_manager::ACCESS_KEY_ID.to_owned()),
         ("AWS_SECRET_ACCESS_KEY", secrets_manager::SECRET_ACCESS_KEY.to_owned()),
         ("CAPTCHA_TIMEOUT_MS", "300".to_owned()),
-    ];
+    ]);
     let plain = ronglian.env().into_iter().chain(captcha.iter().cloned());
     env.extend(plain.filter(|(name, _)| !secret_names.contains(name)));
     Function::start("sms", &env).await
@@ -574,12 +576,10 @@ async fn the_sms_function_judges_geetest_passes_once_and_fails_closed() {
 async fn one_tap_through_the_register_function() {
     let store = tests::dynamo_store().await;
     let dypns = tests::dypns::DypnsServer::start().await;
-    let mut env = vec![
-        ("TABLE_NAME", store.table().to_owned()),
-        ("AWS_ENDPOINT_URL_DYNAMODB", tests::dynamodb_endpoint()),
-        ("AWS_LAMBDA_LOG_LEVEL", "TRACE".to_owned()),
+    let mut env = lambda_env(&store);
+    env.extend([
         ("SMS_CODE_KEY", SMS_CODE_KEY.to_owned()),
-    ];
+    ]);
     env.extend(dypns.env());
     let register = Function::start("register", &env).await;
     let mobile = "13900001234";
@@ -637,12 +637,10 @@ async fn one_tap_through_the_register_function() {
 async fn wechat_login_through_the_register_function() {
     let store = tests::dynamo_store().await;
     let wechat = tests::wechat::WeChatServer::start().await;
-    let mut env = vec![
-        ("TABLE_NAME", store.table().to_owned()),
-        ("AWS_ENDPOINT_URL_DYNAMODB", tests::dynamodb_endpoint()),
-        ("AWS_LAMBDA_LOG_LEVEL", "TRACE".to_owned()),
+    let mut env = lambda_env(&store);
+    env.extend([
         ("SMS_CODE_KEY", SMS_CODE_KEY.to_owned()),
-    ];
+    ]);
     env.extend(wechat.env());
     let register = Function::start("register", &env).await;
     let mobile = "13900001234";
