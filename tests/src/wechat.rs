@@ -2,7 +2,7 @@
 //! AppID and AppSecret, single-use `wx.login` and phone-button codes, and
 //! that `getuserphonenumber` carries the current access token. Its
 //! `stable_token` hands out the same token until it expires or a forced
-//! refresh replaces it, and it counts every token fetch.
+//! refresh replaces it, and it counts every token fetch and every request.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -26,6 +26,8 @@ struct State {
     token: Option<String>,
     token_fetches: usize,
     phone_calls: usize,
+    /// Every request, to any API.
+    received: usize,
     refusals: Vec<String>,
 }
 
@@ -93,6 +95,11 @@ impl WeChatServer {
         self.state.lock().unwrap().phone_calls
     }
 
+    /// How many requests reached the server, to any API.
+    pub fn received(&self) -> usize {
+        self.state.lock().unwrap().received
+    }
+
     pub fn refusals(&self) -> Vec<String> {
         self.state.lock().unwrap().refusals.clone()
     }
@@ -124,6 +131,7 @@ async fn answer(request: http::Request<Incoming>, state: Arc<Mutex<State>>) -> c
         form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
     let json: Value = serde_json::from_slice(&body).unwrap_or_default();
     let state = &mut *state.lock().unwrap();
+    state.received += 1;
     match (parts.method.as_str(), parts.uri.path()) {
         ("GET", "/sns/jscode2session") => {
             if query.get("appid").map(String::as_str) != Some(APP_ID) {

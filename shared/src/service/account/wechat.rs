@@ -90,9 +90,10 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         &self,
         wechat: &W,
         code: &WeChatCode,
-        _client: Option<&ClientKey>,
+        client: Option<&ClientKey>,
     ) -> Result<WeChatOutcome, Error> {
         let now = self.clock.now();
+        self.take_wechat_call(client, now).await?;
         let identity = wechat.code_to_session(code).await.map_err(wechat_refusal)?;
         if let Some(link) = self.store.get(&keys::wechat_link(&identity.openid), now).await? {
             let mobile = Mobile::parse(link.s(keys::MOBILE)?).map_err(Error::internal)?;
@@ -130,12 +131,14 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         wechat: &W,
         wechat_ticket: &SignupTicket,
         phone_code: &WeChatCode,
-        _client: Option<&ClientKey>,
+        client: Option<&ClientKey>,
     ) -> Result<WeChatOutcome, Error> {
         let now = self.clock.now();
         let ticket_key = keys::wechat_ticket(&wechat_ticket.hash());
         let ticket = self.store.get(&ticket_key, now).await?.ok_or(Error::WeChatTicketExpired)?;
         let openid = ticket.s(keys::OPENID)?.to_owned();
+        // Before the access token's refresh and the paid getuserphonenumber.
+        self.take_wechat_call(client, now).await?;
         let mobile = match token::phone_number(&self.store, wechat, phone_code, now).await {
             Ok(mobile) => mobile,
             Err(PhoneError::WeChat(error)) => return Err(wechat_refusal(error)),
@@ -180,10 +183,12 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
         wechat: &W,
         token: &SessionToken,
         code: &WeChatCode,
+        client: Option<&ClientKey>,
     ) -> Result<(), Error> {
         let now = self.clock.now();
         let record = crate::service::users::session_account(&self.store, token, now).await?;
         audit::mobile(&record.mobile);
+        self.take_wechat_call(client, now).await?;
         let identity = wechat.code_to_session(code).await.map_err(wechat_refusal)?;
         let mut writes = link(&identity.openid, &record).to_vec();
         writes.push(record.check_unchanged(keys::user(&record.username)));
@@ -211,6 +216,17 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
             Some(item) => Some(item.s(keys::OPENID)?.to_owned()),
             None => None,
         })
+    }
+
+    /// Counts one request to WeChat's API against `client`'s hourly cap
+    /// (one conditional UpdateItem, the same counter for the login, the
+    /// phone proof and the link), before the call: a full window refuses
+    /// with no call to WeChat.
+    async fn take_wechat_call(&self, client: Option<&ClientKey>, now: EpochSeconds) -> Result<(), Error> {
+        match client {
+            Some(client) => self.limits.wechat_per_ip.take(&self.store, client.as_str(), now).await,
+            None => Ok(()),
+        }
     }
 
     async fn put_new(&self, item: Item, now: EpochSeconds) -> Result<(), Error> {
