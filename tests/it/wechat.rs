@@ -292,12 +292,10 @@ async fn a_number_change_keeps_the_wechat_link_on_the_account<S: Store + 'static
     assert_eq!(whoami(&h, &wechat_login(&h, &server.login_code("o6_alice", None)).await).await, "alice_01");
 }
 
-/// Another client than the harness's own.
-const ELSEWHERE: &str = "203.0.113.7";
-
-async fn wechat_login_from<S: Store + 'static>(h: &Harness<S>, code: &str) -> TestResponse {
+/// `/wechat_login/` from the client `ip`, not the harness's own.
+async fn wechat_login_from<S: Store + 'static>(h: &Harness<S>, ip: &str, code: &str) -> TestResponse {
     let body = json!({"code": code, "session": "token"});
-    h.request_from(ELSEWHERE.parse().unwrap(), "POST", "/wechat_login/", None, Some(&body)).await
+    h.request_from(ip.parse().unwrap(), "POST", "/wechat_login/", None, Some(&body)).await
 }
 
 /// The login, the phone proof and the link count against one hourly cap per
@@ -318,10 +316,10 @@ async fn the_wechat_routes_share_one_cap_per_client<S: Store + 'static>(store: A
     assert_eq!(linked.status, 200, "{:?}", linked.json());
     // Tickets from elsewhere count against elsewhere; the second count: a phone proof.
     let ticket = |response: TestResponse| response.json()["wechat_ticket"].as_str().unwrap().to_owned();
-    let bobs = ticket(wechat_login_from(&h, &server.login_code("o6_bob", None)).await);
+    let bobs = ticket(wechat_login_from(&h, "203.0.113.7", &server.login_code("o6_bob", None)).await);
     let proven = wechat_phone(&h, &bobs, &server.phone_code("13700005678")).await;
     assert!(proven.json()["signup_ticket"].is_string(), "{:?}", proven.json());
-    let carols = ticket(wechat_login_from(&h, &server.login_code("o6_carol", None)).await);
+    let carols = ticket(wechat_login_from(&h, "203.0.113.7", &server.login_code("o6_carol", None)).await);
 
     let before = server.received();
     let capped = wechat_login(&h, &server.login_code("o6_alice", None)).await;
@@ -338,8 +336,13 @@ async fn the_wechat_routes_share_one_cap_per_client<S: Store + 'static>(store: A
     assert_eq!(server.received(), before, "a capped client costs no call to WeChat");
     assert!(server.refusals().is_empty(), "{:?}", server.refusals());
 
-    // Another client is not held up.
-    let elsewhere = wechat_login_from(&h, &server.login_code("o6_alice", None)).await;
+    // That client's own two made its cap full too; a third is not held up.
+    assert_refused(
+        &wechat_login_from(&h, "203.0.113.7", &server.login_code("o6_dave", None)).await,
+        429,
+        "wechat_ip_limit",
+    );
+    let elsewhere = wechat_login_from(&h, "198.51.100.4", &server.login_code("o6_alice", None)).await;
     assert_eq!(whoami(&h, &elsewhere).await, "alice_01");
     // The next window lets the capped client in again.
     h.clock.advance(retry_after);
