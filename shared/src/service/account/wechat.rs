@@ -85,7 +85,8 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     /// `/wechat_login/`: the user behind a `wx.login` code. Linked: a
     /// session while the link's account is the number's (a closed account's
     /// link logs nobody in). Not linked: a WeChat ticket. `session_key`
-    /// never leaves the WeChat client.
+    /// never leaves the WeChat client. The client's WeChat count comes
+    /// first, before `code2Session`.
     pub async fn wechat_login<W: WeChat>(
         &self,
         wechat: &W,
@@ -125,7 +126,8 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     /// `/wechat_phone/`: the number WeChat's phone button proves, for the
     /// user a WeChat ticket names. The number's account is linked and
     /// logged in (spending the ticket in the same transaction); a number
-    /// without one gets a signup ticket carrying the openid.
+    /// without one gets a signup ticket carrying the openid. The client's
+    /// WeChat count comes after the ticket's read, before any call to WeChat.
     pub async fn wechat_phone<W: WeChat>(
         &self,
         wechat: &W,
@@ -177,7 +179,8 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     }
 
     /// `POST /account/wechat/`: links the WeChat user behind a `wx.login`
-    /// code to the logged-in account.
+    /// code to the logged-in account; the client's WeChat count comes after
+    /// the session's read, before `code2Session`.
     pub async fn link_wechat<W: WeChat>(
         &self,
         wechat: &W,
