@@ -27,9 +27,9 @@ async fn the_local_api_answers_in_the_readers_language() {
     let h = tests::harness::on_memory();
     let uri = format!("/sms_codes/13800138000/?image_code=abcd&image_code_id={}", uuid::Uuid::new_v4());
     for (accept, errmsg, language) in [
-        (Some("zh-CN,zh;q=0.9"), "图形验证码已过期，请刷新", "zh-CN"),
-        (Some("en-GB,en;q=0.9"), "Verification code expired, please refresh", "en"),
-        (None, "Verification code expired, please refresh", "en"),
+        (Some("zh-CN,zh;q=0.9"), "验证已过期，请重新验证", "zh-CN"),
+        (Some("en-GB,en;q=0.9"), "The verification has expired, please verify again", "en"),
+        (None, "The verification has expired, please verify again", "en"),
     ] {
         let mut request = tests::events::request("GET", &uri, None, None, tests::events::CLIENT_IP);
         if let Some(accept) = accept {

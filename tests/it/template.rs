@@ -305,6 +305,7 @@ fn key_prefixes() -> BTreeMap<&'static str, BTreeSet<String>> {
                 limit(limits.code_failures_per_ip),
                 limit(limits.sms_per_prefix),
                 limit(limits.one_tap_per_ip),
+                limit(limits.wechat_per_ip),
             ]),
         ),
         ("session", BTreeSet::from([session.clone(), generation.clone()])),
@@ -323,6 +324,7 @@ fn key_prefixes() -> BTreeMap<&'static str, BTreeSet<String>> {
                 limit(limits.login_failures_per_account),
                 limit(limits.login_failures_per_ip),
                 limit(limits.sms_per_prefix),
+                limit(limits.wechat_per_ip),
                 wechat[0].clone(),
                 wechat[3].clone(),
             ]),
@@ -450,6 +452,7 @@ fn the_provider_parameters_default_to_the_codes_defaults() {
     assert_eq!(default("AliyunDypnsBaseUrl"), config::ALIYUN_DYPNS_DEFAULT_BASE_URL);
     assert_eq!(default("WechatBaseUrl"), config::WECHAT_DEFAULT_BASE_URL);
     assert_eq!(default("OneTapPerIpPerHour"), config::ONE_TAP_PER_IP_PER_HOUR.default.to_string());
+    assert_eq!(default("WechatPerIpPerHour"), config::WECHAT_PER_IP_PER_HOUR.default.to_string());
     assert_eq!(default("SignupTicketTtlSeconds"), config::SIGNUP_TICKET_TTL_SECONDS.default.to_string());
     assert_eq!(default("TencentSmsRegion"), config::TENCENT_DEFAULT_REGION);
     assert_eq!(default("SmsProviders"), "ronglian", "today's deployments keep sending through Ronglian");

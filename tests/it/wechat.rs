@@ -128,8 +128,14 @@ async fn a_made_up_phone_code_is_the_persons_error_and_keeps_the_token<S: Store 
 const PASSWORD: &str = "correct horse battery";
 
 fn harness<S: Store + 'static>(store: Arc<S>, server: &WeChatServer) -> Harness<S> {
+    harness_with(store, server, &[])
+}
+
+/// [`harness`] with these variables too.
+fn harness_with<S: Store + 'static>(store: Arc<S>, server: &WeChatServer, extra: &[(&str, &str)]) -> Harness<S> {
     let env = server.env();
-    let vars: Vec<(&str, &str)> = env.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    let mut vars: Vec<(&str, &str)> = env.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    vars.extend_from_slice(extra);
     Harness::with_config(store, Arc::new(ConsoleSender::new()), &config(&vars))
 }
 
@@ -286,7 +292,66 @@ async fn a_number_change_keeps_the_wechat_link_on_the_account<S: Store + 'static
     assert_eq!(whoami(&h, &wechat_login(&h, &server.login_code("o6_alice", None)).await).await, "alice_01");
 }
 
+/// `/wechat_login/` from the client `ip`, not the harness's own.
+async fn wechat_login_from<S: Store + 'static>(h: &Harness<S>, ip: &str, code: &str) -> TestResponse {
+    let body = json!({"code": code, "session": "token"});
+    h.request_from(ip.parse().unwrap(), "POST", "/wechat_login/", None, Some(&body)).await
+}
+
+/// The login, the phone proof and the link count against one hourly cap per
+/// client, before WeChat is called: a capped client costs WeChat nothing,
+/// another client is not held up, and the next window lets it in again.
+async fn the_wechat_routes_share_one_cap_per_client<S: Store + 'static>(store: Arc<S>) {
+    let server = WeChatServer::start().await;
+    let h = harness_with(store, &server, &[("WECHAT_PER_IP_PER_HOUR", "2")]);
+    sign_up_by_sms(&h, "alice_01", "13900001234").await;
+    let session =
+        h.post("/login/", &json!({"account": "alice_01", "password": PASSWORD})).await.session_cookie().unwrap();
+    let link = |code: String| json!({"code": code});
+    // Unlinked: a 401 before any count or call.
+    assert_refused(&h.post("/account/wechat/", &link(server.login_code("o6_alice", None))).await, 401, "not_logged_in");
+    // The first count: a link.
+    let linked =
+        h.request("POST", "/account/wechat/", Some(&session), Some(&link(server.login_code("o6_alice", None)))).await;
+    assert_eq!(linked.status, 200, "{:?}", linked.json());
+    // Tickets from elsewhere count against elsewhere; the second count: a phone proof.
+    let ticket = |response: TestResponse| response.json()["wechat_ticket"].as_str().unwrap().to_owned();
+    let bobs = ticket(wechat_login_from(&h, "203.0.113.7", &server.login_code("o6_bob", None)).await);
+    let proven = wechat_phone(&h, &bobs, &server.phone_code("13700005678")).await;
+    assert!(proven.json()["signup_ticket"].is_string(), "{:?}", proven.json());
+    let carols = ticket(wechat_login_from(&h, "203.0.113.7", &server.login_code("o6_carol", None)).await);
+
+    let before = server.received();
+    let capped = wechat_login(&h, &server.login_code("o6_alice", None)).await;
+    assert_refused(&capped, 429, "wechat_ip_limit");
+    let retry_after = capped.json()["retry_after"].as_i64().unwrap();
+    assert!((1..=3_600).contains(&retry_after), "{retry_after}");
+    assert_eq!(capped.header("retry-after"), Some(retry_after.to_string().as_str()));
+    let phone = wechat_phone(&h, &carols, &server.phone_code("13600009999")).await;
+    assert_refused(&phone, 429, "wechat_ip_limit");
+    assert_eq!(phone.json()["retry_after"].as_i64(), Some(retry_after));
+    let relink =
+        h.request("POST", "/account/wechat/", Some(&session), Some(&link(server.login_code("o6_alice", None)))).await;
+    assert_refused(&relink, 429, "wechat_ip_limit");
+    assert_eq!(server.received(), before, "a capped client costs no call to WeChat");
+    assert!(server.refusals().is_empty(), "{:?}", server.refusals());
+
+    // That client's own two made its cap full too; a third is not held up.
+    assert_refused(
+        &wechat_login_from(&h, "203.0.113.7", &server.login_code("o6_dave", None)).await,
+        429,
+        "wechat_ip_limit",
+    );
+    let elsewhere = wechat_login_from(&h, "198.51.100.4", &server.login_code("o6_alice", None)).await;
+    assert_eq!(whoami(&h, &elsewhere).await, "alice_01");
+    // The next window lets the capped client in again.
+    h.clock.advance(retry_after);
+    let reopened = wechat_login(&h, &server.login_code("o6_alice", None)).await;
+    assert_eq!(whoami(&h, &reopened).await, "alice_01");
+}
+
 on_both_stores!(
+    the_wechat_routes_share_one_cap_per_client,
     a_number_change_keeps_the_wechat_link_on_the_account,
     a_logged_in_user_links_and_unlinks_and_closing_removes_the_link,
     a_registered_number_is_linked_by_the_phone_button_then_logs_in_by_wx_login,

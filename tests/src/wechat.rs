@@ -2,7 +2,7 @@
 //! AppID and AppSecret, single-use `wx.login` and phone-button codes, and
 //! that `getuserphonenumber` carries the current access token. Its
 //! `stable_token` hands out the same token until it expires or a forced
-//! refresh replaces it, and it counts every token fetch.
+//! refresh replaces it, and it counts every token fetch and every request.
 
 use crate::loopback::{Reply, Server, Shared, json_reply};
 use bytes::Bytes;

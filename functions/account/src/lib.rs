@@ -105,7 +105,7 @@ async fn route<S: Store, C: Clock, R: Random + 'static, W: WeChat>(
             let token = session_token(request).ok_or(Error::NotLoggedIn)?;
             let form = json_form(request)?;
             let code = WeChatCode::parse(text(&form, "code"))?;
-            service.link_wechat(wechat, &token, &code).await?;
+            service.link_wechat(wechat, &token, &code, client.as_ref()).await?;
             Ok(ok(Map::new()))
         }
         ("DELETE", "/account/wechat") => {

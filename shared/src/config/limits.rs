@@ -14,6 +14,9 @@ pub const LOGIN_FAILURES_PER_IP_PER_HOUR: Number = Number::count("LOGIN_FAILURES
 pub const LOGIN_FAILURES_PER_IP_BEFORE_CAPTCHA: Number = Number::count("LOGIN_FAILURES_PER_IP_BEFORE_CAPTCHA", 10);
 /// `GetMobile` calls (each costs money) from one client per hour.
 pub const ONE_TAP_PER_IP_PER_HOUR: Number = Number::count("ONE_TAP_PER_IP_PER_HOUR", 30);
+/// Requests from one client per hour that reach WeChat's API
+/// (`jscode2session`, the paid `getuserphonenumber`).
+pub const WECHAT_PER_IP_PER_HOUR: Number = Number::count("WECHAT_PER_IP_PER_HOUR", 30);
 pub const SMS_PREFIX_DIGITS: Number =
     Number { name: "SMS_PREFIX_DIGITS", default: 7, min: 1, max: 11, unit: "how many leading digits make a prefix" };
 pub const SMS_PREFIX_FREE_SENDS: Number = Number::count("SMS_PREFIX_FREE_SENDS", 30);
@@ -21,7 +24,7 @@ pub const SMS_PREFIX_CREDIT_PER_VERIFY: Number =
     Number { name: "SMS_PREFIX_CREDIT_PER_VERIFY", default: 3, min: 0, max: 1_000, unit: "a whole number" };
 
 /// The section's variables.
-pub(super) const VARIABLES: [Var; 13] = [
+pub(super) const VARIABLES: [Var; 14] = [
     SMS_PER_MOBILE_PER_DAY.var(),
     SMS_PER_IP_PER_HOUR.var(),
     SMS_PER_MINUTE.var(),
@@ -32,6 +35,7 @@ pub(super) const VARIABLES: [Var; 13] = [
     LOGIN_FAILURES_PER_IP_PER_HOUR.var(),
     LOGIN_FAILURES_PER_IP_BEFORE_CAPTCHA.var(),
     ONE_TAP_PER_IP_PER_HOUR.var(),
+    WECHAT_PER_IP_PER_HOUR.var(),
     SMS_PREFIX_DIGITS.var(),
     SMS_PREFIX_FREE_SENDS.var(),
     SMS_PREFIX_CREDIT_PER_VERIFY.var(),
@@ -60,6 +64,8 @@ pub struct LimitsConfig {
     pub login_failures_per_ip_before_captcha: i64,
     /// One-tap logins (`GetMobile` calls) per client per hour.
     pub one_tap_per_ip_per_hour: i64,
+    /// WeChat logins, phone proofs and links (calls to WeChat) per client per hour.
+    pub wechat_per_ip_per_hour: i64,
     /// Sends per number prefix, refilled by verifications.
     pub prefix_allowance: PrefixAllowance,
 }
@@ -78,6 +84,7 @@ impl Default for LimitsConfig {
             login_failures_per_ip_per_hour: LOGIN_FAILURES_PER_IP_PER_HOUR.default,
             login_failures_per_ip_before_captcha: LOGIN_FAILURES_PER_IP_BEFORE_CAPTCHA.default,
             one_tap_per_ip_per_hour: ONE_TAP_PER_IP_PER_HOUR.default,
+            wechat_per_ip_per_hour: WECHAT_PER_IP_PER_HOUR.default,
             prefix_allowance: PrefixAllowance::default(),
         }
     }
@@ -96,6 +103,7 @@ impl LimitsConfig {
             login_failures_per_ip_per_hour: LOGIN_FAILURES_PER_IP_PER_HOUR.read(env)?,
             login_failures_per_ip_before_captcha: LOGIN_FAILURES_PER_IP_BEFORE_CAPTCHA.read(env)?,
             one_tap_per_ip_per_hour: ONE_TAP_PER_IP_PER_HOUR.read(env)?,
+            wechat_per_ip_per_hour: WECHAT_PER_IP_PER_HOUR.read(env)?,
             prefix_allowance: PrefixAllowance {
                 // In 1..=11 by its range.
                 digits: usize::try_from(SMS_PREFIX_DIGITS.read(env)?).unwrap_or(7),

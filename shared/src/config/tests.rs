@@ -53,7 +53,7 @@ fn every_provider() -> Vec<(&'static str, &'static str)> {
     vars
 }
 
-fn numbers() -> [Number; 20] {
+fn numbers() -> [Number; 21] {
     [
         CAPTCHA_TTL_SECONDS,
         SMS_COOLDOWN_SECONDS,
@@ -74,6 +74,7 @@ fn numbers() -> [Number; 20] {
         SMS_PROVIDER_TIMEOUT_MS,
         CAPTCHA_TIMEOUT_MS,
         ONE_TAP_PER_IP_PER_HOUR,
+        WECHAT_PER_IP_PER_HOUR,
         SIGNUP_TICKET_TTL_SECONDS,
     ]
 }

@@ -181,6 +181,7 @@ impl ApiError {
                         LimitKind::LoginIp => "login_ip_limit",
                         LimitKind::PrefixAllowance => "prefix_suspended",
                         LimitKind::OneTapIp => "one_tap_ip_limit",
+                        LimitKind::WeChatIp => "wechat_ip_limit",
                     };
                     Outcome { retry_after: Some(*retry_after), ..outcome(StatusCode::TOO_MANY_REQUESTS, key) }
                 }
@@ -350,6 +351,7 @@ mod tests {
             LimitKind::LoginIpCaptcha,
             LimitKind::PrefixAllowance,
             LimitKind::OneTapIp,
+            LimitKind::WeChatIp,
         ];
         let service = [
             S::NumberNotAllowed,

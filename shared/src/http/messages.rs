@@ -126,7 +126,8 @@ pub const MESSAGES: &[Text] = &[
         "请求内容须为 JSON（Content-Type: application/json）",
     ),
     text("mobile_not_allowed", "SMS codes cannot be sent to this number", "无法向该号码发送短信验证码"),
-    text("captcha_expired", "Verification code expired, please refresh", "图形验证码已过期，请刷新"),
+    // Also a spent Tencent ticket or GeeTest pass: no word of an image.
+    text("captcha_expired", "The verification has expired, please verify again", "验证已过期，请重新验证"),
     text("captcha_incorrect", "Incorrect verification code", "图形验证码错误"),
     text(
         "captcha_unavailable",
@@ -238,6 +239,11 @@ pub const MESSAGES: &[Text] = &[
         "微信判定该用户存在风险，请使用短信验证码登录",
     ),
     text("wechat_busy", "WeChat is busy, please try again shortly", "微信服务繁忙，请稍后再试"),
+    text(
+        "wechat_ip_limit",
+        "Too many WeChat logins from your network, please try later or use an SMS code",
+        "您所在的网络微信登录过于频繁，请稍后再试或使用短信验证码",
+    ),
     text("wechat_failed", "WeChat could not be reached, please try again", "暂时无法连接微信，请稍后再试"),
     text(
         "wechat_ticket_expired",

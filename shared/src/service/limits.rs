@@ -36,6 +36,9 @@ pub enum LimitKind {
     PrefixAllowance,
     /// One-tap logins (paid `GetMobile` calls) from one client per hour.
     OneTapIp,
+    /// Requests that reach WeChat's API (`/wechat_login/`, `/wechat_phone/`,
+    /// `POST /account/wechat/`) from one client per hour.
+    WeChatIp,
 }
 
 /// One cap: at most `max` per `window` seconds, counted in windows aligned
@@ -62,6 +65,7 @@ impl Limit {
             LimitKind::LoginIp | LimitKind::LoginIpCaptcha => "login-failures-ip-hour",
             LimitKind::PrefixAllowance => "sms-prefix-hour",
             LimitKind::OneTapIp => "one-tap-ip-hour",
+            LimitKind::WeChatIp => "wechat-ip-hour",
         }
     }
 
@@ -184,6 +188,9 @@ pub struct Limits {
     pub login_captcha_per_ip: Limit,
     /// One-tap logins per client per hour.
     pub one_tap_per_ip: Limit,
+    /// Requests that reach WeChat's API per client per hour (one counter
+    /// for the login, the phone proof and the link).
+    pub wechat_per_ip: Limit,
     /// Sends per number prefix per hour before any verification.
     pub sms_per_prefix: Limit,
     /// How many leading digits of a number make its prefix.
@@ -233,6 +240,7 @@ impl From<LimitsConfig> for Limits {
                 window: 3_600,
             },
             one_tap_per_ip: Limit { kind: LimitKind::OneTapIp, max: config.one_tap_per_ip_per_hour, window: 3_600 },
+            wechat_per_ip: Limit { kind: LimitKind::WeChatIp, max: config.wechat_per_ip_per_hour, window: 3_600 },
             sms_per_prefix: Limit {
                 kind: LimitKind::PrefixAllowance,
                 max: config.prefix_allowance.free_sends,

@@ -85,14 +85,16 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     /// `/wechat_login/`: the user behind a `wx.login` code. Linked: a
     /// session while the link's account is the number's (a closed account's
     /// link logs nobody in). Not linked: a WeChat ticket. `session_key`
-    /// never leaves the WeChat client.
+    /// never leaves the WeChat client. The client's WeChat count comes
+    /// first, before `code2Session`.
     pub async fn wechat_login<W: WeChat>(
         &self,
         wechat: &W,
         code: &WeChatCode,
-        _client: Option<&ClientKey>,
+        client: Option<&ClientKey>,
     ) -> Result<WeChatOutcome, Error> {
         let now = self.clock.now();
+        self.take_wechat_call(client, now).await?;
         let identity = wechat.code_to_session(code).await.map_err(wechat_refusal)?;
         if let Some(link) = self.store.get(&keys::wechat_link(&identity.openid), now).await? {
             let mobile = Mobile::parse(link.s(keys::MOBILE)?).map_err(Error::internal)?;
@@ -124,18 +126,21 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     /// `/wechat_phone/`: the number WeChat's phone button proves, for the
     /// user a WeChat ticket names. The number's account is linked and
     /// logged in (spending the ticket in the same transaction); a number
-    /// without one gets a signup ticket carrying the openid.
+    /// without one gets a signup ticket carrying the openid. The client's
+    /// WeChat count comes after the ticket's read, before any call to WeChat.
     pub async fn wechat_phone<W: WeChat>(
         &self,
         wechat: &W,
         wechat_ticket: &SignupTicket,
         phone_code: &WeChatCode,
-        _client: Option<&ClientKey>,
+        client: Option<&ClientKey>,
     ) -> Result<WeChatOutcome, Error> {
         let now = self.clock.now();
         let ticket_key = keys::wechat_ticket(&wechat_ticket.hash());
         let ticket = self.store.get(&ticket_key, now).await?.ok_or(Error::WeChatTicketExpired)?;
         let openid = ticket.s(keys::OPENID)?.to_owned();
+        // Before the access token's refresh and the paid getuserphonenumber.
+        self.take_wechat_call(client, now).await?;
         let mobile = match token::phone_number(&self.store, wechat, phone_code, now).await {
             Ok(mobile) => mobile,
             Err(PhoneError::WeChat(error)) => return Err(wechat_refusal(error)),
@@ -174,16 +179,19 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
     }
 
     /// `POST /account/wechat/`: links the WeChat user behind a `wx.login`
-    /// code to the logged-in account.
+    /// code to the logged-in account; the client's WeChat count comes after
+    /// the session's read, before `code2Session`.
     pub async fn link_wechat<W: WeChat>(
         &self,
         wechat: &W,
         token: &SessionToken,
         code: &WeChatCode,
+        client: Option<&ClientKey>,
     ) -> Result<(), Error> {
         let now = self.clock.now();
         let record = crate::service::users::session_account(&self.store, token, now).await?;
         audit::mobile(&record.mobile);
+        self.take_wechat_call(client, now).await?;
         let identity = wechat.code_to_session(code).await.map_err(wechat_refusal)?;
         let mut writes = link(&identity.openid, &record).to_vec();
         writes.push(record.check_unchanged(keys::user(&record.username)));
@@ -211,6 +219,17 @@ impl<S: Store, C: Clock, R: Random + 'static> AccountService<S, C, R> {
             Some(item) => Some(item.s(keys::OPENID)?.to_owned()),
             None => None,
         })
+    }
+
+    /// Counts one request to WeChat's API against `client`'s hourly cap
+    /// (one conditional UpdateItem, the same counter for the login, the
+    /// phone proof and the link), before the call: a full window refuses
+    /// with no call to WeChat.
+    async fn take_wechat_call(&self, client: Option<&ClientKey>, now: EpochSeconds) -> Result<(), Error> {
+        match client {
+            Some(client) => self.limits.wechat_per_ip.take(&self.store, client.as_str(), now).await,
+            None => Ok(()),
+        }
     }
 
     async fn put_new(&self, item: Item, now: EpochSeconds) -> Result<(), Error> {
