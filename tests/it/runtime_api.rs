@@ -50,9 +50,7 @@ async fn the_whole_flow_through_the_lambda_runtime_api() {
     let ronglian = RonglianServer::start().await;
     // Every function logs at TRACE: no level may print a secret.
     let mut env = lambda_env(&store);
-    env.extend([
-        ("SMS_CODE_KEY", SMS_CODE_KEY.to_owned()),
-    ]);
+    env.push(("SMS_CODE_KEY", SMS_CODE_KEY.to_owned()));
     let captcha = Function::start("captcha", &env).await;
     let session = Function::start("session", &env).await;
     let register = Function::start("register", &env).await;
@@ -577,9 +575,7 @@ async fn one_tap_through_the_register_function() {
     let store = tests::dynamo_store().await;
     let dypns = tests::dypns::DypnsServer::start().await;
     let mut env = lambda_env(&store);
-    env.extend([
-        ("SMS_CODE_KEY", SMS_CODE_KEY.to_owned()),
-    ]);
+    env.push(("SMS_CODE_KEY", SMS_CODE_KEY.to_owned()));
     env.extend(dypns.env());
     let register = Function::start("register", &env).await;
     let mobile = "13900001234";
@@ -638,9 +634,7 @@ async fn wechat_login_through_the_register_function() {
     let store = tests::dynamo_store().await;
     let wechat = tests::wechat::WeChatServer::start().await;
     let mut env = lambda_env(&store);
-    env.extend([
-        ("SMS_CODE_KEY", SMS_CODE_KEY.to_owned()),
-    ]);
+    env.push(("SMS_CODE_KEY", SMS_CODE_KEY.to_owned()));
     env.extend(wechat.env());
     let register = Function::start("register", &env).await;
     let mobile = "13900001234";
