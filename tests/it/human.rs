@@ -3,9 +3,13 @@
 //! check, every class of answer; then the SMS send through each on both
 //! stores: a valid pass sends, a reused, forged or mismatched one is a 4xx
 //! and sends nothing, a stalled or unreachable verifier is a 503 and sends
-//! nothing; and the built-in image's look-alike characters.
+//! nothing; the password login past its name's failures (and closing the
+//! account by password) through each the same way: a valid pass from the
+//! client's address logs in once, a forged, mismatched or spent one and a
+//! stalled or unreachable verifier never do, asking the provider nothing for
+//! a spent one; and the built-in image's look-alike characters.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use shared::clock::Clock;
 use shared::config::VerifierConfig;
 use shared::domain::{CaptchaAnswer, CaptchaId};
@@ -17,12 +21,13 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 use tests::geetest::{self, GeetestServer};
-use tests::harness::{Harness, config};
+use tests::harness::{Harness, TestResponse, config};
 use tests::on_both_stores;
 use tests::tencent_captcha::{self, TencentCaptchaServer, code};
 
 /// The address the harness's requests come from.
 const CLIENT: &str = "127.0.0.9";
+const CLIENT_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9));
 const OTHER_CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 77));
 const MOBILE: &str = "13800138000";
 const OTHER_MOBILE: &str = "13900139000";
@@ -411,6 +416,269 @@ async fn the_builtin_send_takes_look_alikes_once<S: Store + 'static>(store: Arc<
     assert_eq!((sent_to(&h, MOBILE), sent_to(&h, OTHER_MOBILE)), (1, 0));
 }
 
+// --- The login past its failures through each, on both stores ------------
+
+const OWNER: &str = "alice_01";
+const PASSWORD: &str = "correct horse battery";
+const WRONG: &str = "not the password";
+
+/// The provider's variables, with the client's own failures out of the way
+/// (its cap before a captcha is its hard cap): only the name asks for one.
+fn login_harness<S: Store + 'static>(store: Arc<S>, env: &[(&'static str, String)]) -> Harness<S> {
+    let mut vars = env.to_vec();
+    vars.push(("LOGIN_FAILURES_PER_IP_BEFORE_CAPTCHA", "50".to_owned()));
+    harness(store, &vars)
+}
+
+/// `env` with `name` set to `value` instead.
+fn with_var(env: &[(&'static str, String)], name: &'static str, value: String) -> Vec<(&'static str, String)> {
+    let mut vars: Vec<_> = env.iter().filter(|(n, _)| *n != name).cloned().collect();
+    vars.push((name, value));
+    vars
+}
+
+fn tencent_fields(ticket: &str, randstr: &str) -> Value {
+    json!({"ticket": ticket, "randstr": randstr})
+}
+
+fn geetest_fields(pass: &geetest::Pass) -> Value {
+    json!({"lot_number": pass.lot_number, "captcha_output": pass.captcha_output,
+        "pass_token": pass.pass_token, "gen_time": pass.gen_time})
+}
+
+/// `fields` (a JSON object, maybe empty) added to `form`.
+fn with_fields(mut form: Value, fields: &Value) -> Value {
+    form.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
+    form
+}
+
+/// The owner's password login from `ip` carrying the human check's `fields`.
+async fn login<S: Store + 'static>(h: &Harness<S>, ip: IpAddr, password: &str, fields: &Value) -> TestResponse {
+    let form = with_fields(json!({"account": OWNER, "password": password}), fields);
+    h.request_from(ip, "POST", "/login/", None, Some(&form)).await
+}
+
+/// Refused with `key`, and no session.
+fn assert_refused(response: &TestResponse, status: u16, key: &str) {
+    assert_eq!((response.status, response.error().as_str()), (status, key), "{:?}", response.json());
+    assert!(response.session_cookie().is_none(), "a refusal starts no session");
+}
+
+/// A login that started a live session of the owner's; its token.
+async fn assert_logged_in<S: Store + 'static>(h: &Harness<S>, response: &TestResponse) -> String {
+    assert_eq!(response.status, 200, "{:?}", response.json());
+    let token = response.session_cookie().expect("a session cookie");
+    let session = h.request("GET", "/session", Some(&token), None).await;
+    assert_eq!((session.status, &session.json()["username"]), (200, &json!(OWNER)), "{:?}", session.json());
+    token
+}
+
+/// Five wrong passwords under the owner's name from the client: the right
+/// one alone is then `captcha_required`.
+async fn fail_the_name<S: Store + 'static>(h: &Harness<S>) {
+    for _ in 0..5 {
+        assert_refused(&login(h, CLIENT_IP, WRONG, &json!({})).await, 401, "login_failed");
+    }
+    assert_refused(&login(h, CLIENT_IP, PASSWORD, &json!({})).await, 429, "captcha_required");
+}
+
+async fn owner_needing_a_captcha<S: Store + 'static>(h: &Harness<S>) {
+    tests::seed::user(&*h.store, OWNER, MOBILE, PASSWORD).await;
+    fail_the_name(h).await;
+}
+
+/// The client's refused human checks this hour.
+async fn captcha_failures<S: Store + 'static>(h: &Harness<S>, ip: &str) -> i64 {
+    let now = h.clock.now();
+    let counter = format!("limit#captcha-failures-ip-hour#{ip}#{}", now.div_euclid(3_600));
+    h.store.get(&counter, now).await.unwrap().map_or(0, |item| item.n(keys::COUNT).unwrap())
+}
+
+async fn a_tencent_pass_logs_in_past_the_names_failures_once<S: Store + 'static>(store: Arc<S>) {
+    let server = TencentCaptchaServer::start().await;
+    let h = login_harness(store, &server.env());
+    owner_needing_a_captcha(&h).await;
+    assert_eq!(server.received(), 0, "no fields, nobody asked");
+    let (ticket, randstr) = server.issue(CLIENT);
+    let pass = tencent_fields(&ticket, &randstr);
+    assert_logged_in(&h, &login(&h, CLIENT_IP, PASSWORD, &pass).await).await;
+    assert_eq!((server.received(), server.passed()), (1, vec![ticket.clone()]), "{:?}", server.refusals());
+    // Asked again, the spent ticket opens no login, though the service would pass it again.
+    fail_the_name(&h).await;
+    assert_refused(&login(&h, CLIENT_IP, PASSWORD, &pass).await, 400, "captcha_expired");
+    assert_refused(&login(&h, OTHER_CLIENT, PASSWORD, &pass).await, 400, "captcha_expired");
+    assert_eq!(server.received(), 1, "a spent pass asks the provider nothing");
+    assert_eq!(captcha_failures(&h, CLIENT).await, 1, "the reuse counts as the client's captcha failure");
+    assert_refused(&login(&h, CLIENT_IP, PASSWORD, &json!({})).await, 429, "captcha_required");
+    let (ticket, randstr) = server.issue(CLIENT);
+    assert_logged_in(&h, &login(&h, CLIENT_IP, PASSWORD, &tencent_fields(&ticket, &randstr)).await).await;
+    assert_eq!(server.received(), 2);
+}
+
+async fn a_forged_or_mismatched_tencent_pass_never_logs_in<S: Store + 'static>(store: Arc<S>) {
+    let server = TencentCaptchaServer::start().await;
+    let h = login_harness(store, &server.env());
+    owner_needing_a_captcha(&h).await;
+    let (ticket, randstr) = server.issue(CLIENT);
+    let (other_ticket, _) = server.issue(CLIENT);
+    let (elsewhere, elsewhere_randstr) = server.issue("203.0.113.5");
+    let (theirs, theirs_randstr) = server.issue(CLIENT);
+    for (ip, fields, expected) in [
+        (CLIENT_IP, tencent_fields("t03forged*", &randstr), code::DECRYPT_FAIL),
+        (CLIENT_IP, tencent_fields(&other_ticket, "@other"), code::RANDSTR_MISMATCH),
+        (CLIENT_IP, tencent_fields(&elsewhere, &elsewhere_randstr), code::IP_MISMATCH),
+        // Issued to the client, carried by another: UserIp is the address the API saw.
+        (OTHER_CLIENT, tencent_fields(&theirs, &theirs_randstr), code::IP_MISMATCH),
+    ] {
+        assert_refused(&login(&h, ip, PASSWORD, &fields).await, 400, "captcha_incorrect");
+        let refusals = server.refusals();
+        assert!(refusals.last().is_some_and(|r| r.starts_with(&format!("{expected}:"))), "{expected}: {refusals:?}");
+    }
+    // A malformed one is named before anyone is asked.
+    assert_refused(
+        &login(&h, CLIENT_IP, PASSWORD, &tencent_fields(&ticket, "r s")).await,
+        400,
+        "invalid_captcha_response",
+    );
+    assert_refused(&login(&h, CLIENT_IP, PASSWORD, &json!({"ticket": ticket})).await, 400, "missing_parameters");
+    assert_eq!((server.received(), server.passed().len()), (4, 0));
+    assert_eq!(captcha_failures(&h, CLIENT).await, 3);
+    assert_eq!(captcha_failures(&h, "127.0.0.77").await, 1);
+    // None of that cleared the name's failures; the client's own pass still gets her in.
+    assert_refused(&login(&h, CLIENT_IP, PASSWORD, &json!({})).await, 429, "captcha_required");
+    assert_logged_in(&h, &login(&h, CLIENT_IP, PASSWORD, &tencent_fields(&ticket, &randstr)).await).await;
+}
+
+async fn a_stalled_or_unreachable_tencent_never_logs_in<S: Store + 'static>(store: Arc<S>) {
+    let server = TencentCaptchaServer::start().await;
+    let h = login_harness(Arc::clone(&store), &server.env());
+    owner_needing_a_captcha(&h).await;
+    for mode in [
+        tencent_captcha::Mode::Stall(TIMEOUT * 20),
+        tencent_captcha::Mode::Code(code::INTERNAL_ERROR),
+        tencent_captcha::Mode::ServerError,
+    ] {
+        server.set_mode(mode.clone());
+        let (ticket, randstr) = server.issue(CLIENT);
+        let response = login(&h, CLIENT_IP, PASSWORD, &tencent_fields(&ticket, &randstr)).await;
+        assert_refused(&response, 503, "captcha_unavailable");
+    }
+    server.set_mode(tencent_captcha::Mode::Normal);
+    let down =
+        login_harness(store, &with_var(&server.env(), "TENCENT_CAPTCHA_BASE_URL", tests::faults::closed_port_url()));
+    let (ticket, randstr) = server.issue(CLIENT);
+    assert_refused(
+        &login(&down, CLIENT_IP, PASSWORD, &tencent_fields(&ticket, &randstr)).await,
+        503,
+        "captcha_unavailable",
+    );
+    // The stalled one was judged a pass, too late: the closed port heard nothing.
+    assert_eq!((server.received(), server.passed().len()), (3, 1), "{:?}", server.refusals());
+    assert_refused(&login(&h, CLIENT_IP, PASSWORD, &json!({})).await, 429, "captcha_required");
+    let (ticket, randstr) = server.issue(CLIENT);
+    assert_logged_in(&h, &login(&h, CLIENT_IP, PASSWORD, &tencent_fields(&ticket, &randstr)).await).await;
+}
+
+async fn a_geetest_pass_logs_in_past_the_names_failures_once<S: Store + 'static>(store: Arc<S>) {
+    let server = GeetestServer::start().await;
+    let h = login_harness(store, &server.env());
+    owner_needing_a_captcha(&h).await;
+    assert_eq!(server.received(), 0, "no fields, nobody asked");
+    let pass = server.issue();
+    assert_logged_in(&h, &login(&h, CLIENT_IP, PASSWORD, &geetest_fields(&pass)).await).await;
+    assert_eq!((server.received(), server.passed()), (1, vec![pass.lot_number.clone()]), "{:?}", server.refusals());
+    fail_the_name(&h).await;
+    assert_refused(&login(&h, CLIENT_IP, PASSWORD, &geetest_fields(&pass)).await, 400, "captcha_expired");
+    // Another pass_token on the same lot_number is the same pass, spent.
+    let other = geetest::Pass { pass_token: server.issue().pass_token, ..pass.clone() };
+    assert_refused(&login(&h, CLIENT_IP, PASSWORD, &geetest_fields(&other)).await, 400, "captcha_expired");
+    assert_eq!(server.received(), 1, "a spent pass asks the provider nothing");
+    assert_refused(&login(&h, CLIENT_IP, PASSWORD, &json!({})).await, 429, "captcha_required");
+    assert_logged_in(&h, &login(&h, CLIENT_IP, PASSWORD, &geetest_fields(&server.issue())).await).await;
+    assert_eq!(server.received(), 2);
+}
+
+async fn a_forged_or_mismatched_geetest_pass_never_logs_in<S: Store + 'static>(store: Arc<S>) {
+    let server = GeetestServer::start().await;
+    let h = login_harness(Arc::clone(&store), &server.env());
+    owner_needing_a_captcha(&h).await;
+    let (good, a, b, c, d) = (server.issue(), server.issue(), server.issue(), server.issue(), server.issue());
+    for (bad, expected) in [
+        (geetest::Pass { lot_number: "f".repeat(32), ..a.clone() }, "fail: lot_number is not found"),
+        (geetest::Pass { pass_token: a.pass_token.clone(), ..b.clone() }, "fail: pass_token check failed"),
+        (geetest::Pass { captcha_output: a.captcha_output.clone(), ..c.clone() }, "fail: captcha_output check failed"),
+    ] {
+        assert_refused(&login(&h, CLIENT_IP, PASSWORD, &geetest_fields(&bad)).await, 400, "captcha_incorrect");
+        assert_eq!(server.refusals().last().map(String::as_str), Some(expected));
+    }
+    let malformed = geetest::Pass { gen_time: "soon".to_owned(), ..good.clone() };
+    assert_refused(&login(&h, CLIENT_IP, PASSWORD, &geetest_fields(&malformed)).await, 400, "invalid_captcha_response");
+    let partial = json!({"lot_number": good.lot_number, "pass_token": good.pass_token});
+    assert_refused(&login(&h, CLIENT_IP, PASSWORD, &partial).await, 400, "missing_parameters");
+    assert_eq!(server.received(), 3, "nobody asked about a malformed or partial one");
+    // A deployment with another captcha_key signs sign_tokens GeeTest refuses.
+    let wrong = login_harness(store, &with_var(&server.env(), "GEETEST_CAPTCHA_KEY", "another key".to_owned()));
+    assert_refused(&login(&wrong, CLIENT_IP, PASSWORD, &geetest_fields(&d)).await, 400, "captcha_incorrect");
+    assert_eq!(server.refusals().last().map(String::as_str), Some("fail: sign_token check failed"));
+    assert!(server.passed().is_empty());
+    assert_eq!(captcha_failures(&h, CLIENT).await, 4);
+    assert_refused(&login(&h, CLIENT_IP, PASSWORD, &json!({})).await, 429, "captcha_required");
+    assert_logged_in(&h, &login(&h, CLIENT_IP, PASSWORD, &geetest_fields(&good)).await).await;
+}
+
+async fn a_stalled_or_unreachable_geetest_never_logs_in<S: Store + 'static>(store: Arc<S>) {
+    let server = GeetestServer::start().await;
+    let h = login_harness(Arc::clone(&store), &server.env());
+    owner_needing_a_captcha(&h).await;
+    for mode in [geetest::Mode::Stall(TIMEOUT * 20), geetest::Mode::Error("-50005"), geetest::Mode::ServerError] {
+        server.set_mode(mode.clone());
+        let response = login(&h, CLIENT_IP, PASSWORD, &geetest_fields(&server.issue())).await;
+        assert_refused(&response, 503, "captcha_unavailable");
+    }
+    server.set_mode(geetest::Mode::Normal);
+    let down = login_harness(store, &with_var(&server.env(), "GEETEST_BASE_URL", tests::faults::closed_port_url()));
+    assert_refused(
+        &login(&down, CLIENT_IP, PASSWORD, &geetest_fields(&server.issue())).await,
+        503,
+        "captcha_unavailable",
+    );
+    assert_refused(&login(&h, CLIENT_IP, PASSWORD, &json!({})).await, 429, "captcha_required");
+    assert_logged_in(&h, &login(&h, CLIENT_IP, PASSWORD, &geetest_fields(&server.issue())).await).await;
+}
+
+/// Closing the account by password takes the same pass the same way: asked
+/// for past the name's failures, refused forged or from elsewhere (the
+/// account stays), and a valid one closes it, spent.
+async fn closing_by_password_takes_a_tencent_pass_once_asked<S: Store + 'static>(store: Arc<S>) {
+    let server = TencentCaptchaServer::start().await;
+    let h = login_harness(store, &server.env());
+    tests::seed::user(&*h.store, OWNER, MOBILE, PASSWORD).await;
+    let token = assert_logged_in(&h, &login(&h, CLIENT_IP, PASSWORD, &json!({})).await).await;
+    let close = |password: &'static str, fields: Value| {
+        let (h, token) = (&h, token.clone());
+        async move {
+            let body = with_fields(json!({"password": password}), &fields);
+            h.request_from(CLIENT_IP, "DELETE", "/account", Some(&token), Some(&body)).await
+        }
+    };
+    for _ in 0..5 {
+        assert_refused(&close(WRONG, json!({})).await, 401, "login_failed");
+    }
+    assert_refused(&close(PASSWORD, json!({})).await, 429, "captcha_required");
+    let (ticket, randstr) = server.issue(CLIENT);
+    let (elsewhere, elsewhere_randstr) = server.issue("203.0.113.5");
+    assert_refused(&close(PASSWORD, tencent_fields("t03forged*", &randstr)).await, 400, "captcha_incorrect");
+    assert_refused(&close(PASSWORD, tencent_fields(&elsewhere, &elsewhere_randstr)).await, 400, "captcha_incorrect");
+    assert_eq!(h.request("GET", "/session", Some(&token), None).await.status, 200, "the account stays");
+    let pass = tencent_fields(&ticket, &randstr);
+    let closed = close(PASSWORD, pass.clone()).await;
+    assert_eq!(closed.status, 200, "{:?} {:?}", closed.json(), server.refusals());
+    assert_eq!(server.passed(), [ticket]);
+    assert_eq!(h.request("GET", "/session", Some(&token), None).await.status, 401, "the account is gone");
+    assert_refused(&login(&h, CLIENT_IP, PASSWORD, &pass).await, 400, "captcha_expired");
+    assert_eq!(server.received(), 3, "the spent pass asked no one");
+}
+
 on_both_stores!(
     a_tencent_pass_sends_once_and_is_spent,
     a_forged_or_mismatched_tencent_pass_is_a_400_and_sends_nothing,
@@ -419,4 +687,11 @@ on_both_stores!(
     a_forged_or_mismatched_geetest_pass_is_a_400_and_sends_nothing,
     a_stalled_or_unreachable_geetest_is_a_503_and_sends_nothing,
     the_builtin_send_takes_look_alikes_once,
+    a_tencent_pass_logs_in_past_the_names_failures_once,
+    a_forged_or_mismatched_tencent_pass_never_logs_in,
+    a_stalled_or_unreachable_tencent_never_logs_in,
+    a_geetest_pass_logs_in_past_the_names_failures_once,
+    a_forged_or_mismatched_geetest_pass_never_logs_in,
+    a_stalled_or_unreachable_geetest_never_logs_in,
+    closing_by_password_takes_a_tencent_pass_once_asked,
 );
