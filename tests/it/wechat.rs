@@ -156,6 +156,12 @@ async fn sign_up_by_sms<S: Store + 'static>(h: &Harness<S>, username: &str, mobi
     assert_eq!(h.register(username, mobile, &h.last_code(mobile)).await.status, 200);
 }
 
+/// `alice_01` signed up on 13900001234 by SMS, and the cookie of her password login.
+async fn alice_logged_in<S: Store + 'static>(h: &Harness<S>) -> String {
+    sign_up_by_sms(h, "alice_01", "13900001234").await;
+    h.post("/login/", &json!({"account": "alice_01", "password": PASSWORD})).await.session_cookie().unwrap()
+}
+
 async fn whoami<S: Store + 'static>(h: &Harness<S>, response: &TestResponse) -> String {
     let token = response.json()["token"].as_str().unwrap_or_else(|| panic!("{:?}", response.json())).to_owned();
     h.request_bearer("GET", "/session", &token, None).await.json()["username"].as_str().unwrap().to_owned()
@@ -237,9 +243,7 @@ async fn without_the_mini_program_wechat_login_is_off<S: Store + 'static>(store:
 async fn a_logged_in_user_links_and_unlinks_and_closing_removes_the_link<S: Store + 'static>(store: Arc<S>) {
     let server = WeChatServer::start().await;
     let h = harness(store, &server);
-    sign_up_by_sms(&h, "alice_01", "13900001234").await;
-    let session =
-        h.post("/login/", &json!({"account": "alice_01", "password": PASSWORD})).await.session_cookie().unwrap();
+    let session = alice_logged_in(&h).await;
     let link = |code: String| json!({"code": code});
     assert_refused(&h.post("/account/wechat/", &link(server.login_code("o6_alice", None))).await, 401, "not_logged_in");
     let linked =
@@ -272,9 +276,7 @@ async fn a_logged_in_user_links_and_unlinks_and_closing_removes_the_link<S: Stor
 async fn a_number_change_keeps_the_wechat_link_on_the_account<S: Store + 'static>(store: Arc<S>) {
     let server = WeChatServer::start().await;
     let h = harness(store, &server);
-    sign_up_by_sms(&h, "alice_01", "13900001234").await;
-    let session =
-        h.post("/login/", &json!({"account": "alice_01", "password": PASSWORD})).await.session_cookie().unwrap();
+    let session = alice_logged_in(&h).await;
     let link = json!({"code": server.login_code("o6_alice", None)});
     assert_eq!(h.request("POST", "/account/wechat/", Some(&session), Some(&link)).await.status, 200);
     let id = h.seed_code_for("13700001111", "123456", "change_mobile").await;
@@ -304,9 +306,7 @@ async fn wechat_login_from<S: Store + 'static>(h: &Harness<S>, ip: &str, code: &
 async fn the_wechat_routes_share_one_cap_per_client<S: Store + 'static>(store: Arc<S>) {
     let server = WeChatServer::start().await;
     let h = harness_with(store, &server, &[("WECHAT_PER_IP_PER_HOUR", "2")]);
-    sign_up_by_sms(&h, "alice_01", "13900001234").await;
-    let session =
-        h.post("/login/", &json!({"account": "alice_01", "password": PASSWORD})).await.session_cookie().unwrap();
+    let session = alice_logged_in(&h).await;
     let link = |code: String| json!({"code": code});
     // Unlinked: a 401 before any count or call.
     assert_refused(&h.post("/account/wechat/", &link(server.login_code("o6_alice", None))).await, 401, "not_logged_in");
